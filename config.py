@@ -1,0 +1,123 @@
+"""Application settings, read from the environment with safe development defaults.
+
+`create_app(config_class)` picks one of these classes; every value can be overridden by
+an environment variable of the same name, so a deployment never edits this file.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key"
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name, default):
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the driver-less scheme; SQLAlchemy 2 wants psycopg.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return f"sqlite:///{BASE_DIR / 'instance' / 'pybo.db'}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    BOOTSTRAP_SERVE_LOCAL = True  # Bootstrap 5 from the Bootstrap-Flask package, no CDN
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PASSWORD_HASH_METHOD = "scrypt"
+
+    # Board
+    QUESTIONS_PER_PAGE = 10
+    ANSWERS_PER_PAGE = 10
+
+    # Uploads: whole-request cap; the PDF cap below is checked per file.
+    MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 50)
+    MAX_CONTENT_LENGTH = (MAX_UPLOAD_MB + 1) * 1024 * 1024
+    MAX_PDF_PAGES = _env_int("MAX_PDF_PAGES", 500)
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "resources" / "upload"))
+
+    # RAG models: a hub id or a local folder each.
+    EMBEDDING_MODEL = os.environ.get(
+        "EMBEDDING_MODEL", str(BASE_DIR / "resources" / "models" / "ko-sroberta")
+    )
+    LLM_MODEL = os.environ.get(
+        "LLM_MODEL", str(BASE_DIR / "resources" / "models" / "gemma-3n-E2B-it")
+    )
+    EMBEDDING_HUB_ID = "jhgan/ko-sroberta-multitask"
+    LLM_HUB_ID = "google/gemma-3n-E2B-it"
+    MODEL_DIR = os.environ.get("MODEL_DIR", str(BASE_DIR / "resources" / "models"))
+    LLM_MAX_NEW_TOKENS = _env_int("LLM_MAX_NEW_TOKENS", 512)
+    LLM_DO_SAMPLE = _env_bool("LLM_DO_SAMPLE", False)
+    LLM_TEMPERATURE = float(os.environ.get("LLM_TEMPERATURE", "0.7"))
+    LLM_TOP_P = float(os.environ.get("LLM_TOP_P", "0.95"))
+    LLM_MAX_CONCURRENT = _env_int("LLM_MAX_CONCURRENT", 0)  # 0: 1 on CPU, 2 on GPU
+    LLM_DEVICE = os.environ.get("LLM_DEVICE", "auto")
+
+    # Vector store: embedded Chroma under vector_store/ unless CHROMA_HOST is set.
+    VECTOR_STORE_DIR = os.environ.get("VECTOR_STORE_DIR", str(BASE_DIR / "vector_store"))
+    CHROMA_HOST = os.environ.get("CHROMA_HOST", "")
+    CHROMA_PORT = _env_int("CHROMA_PORT", 8000)
+    CHROMA_COLLECTION = os.environ.get("CHROMA_COLLECTION", "pybo_chunks")
+
+    # Retrieval / chat
+    RAG_TOP_K = _env_int("RAG_TOP_K", 4)
+    RAG_CHUNK_OVERLAP_TOKENS = _env_int("RAG_CHUNK_OVERLAP_TOKENS", 24)
+    RAG_HISTORY_TOKENS = _env_int("RAG_HISTORY_TOKENS", 1024)
+    RAG_CONTEXT_TOKENS = _env_int("RAG_CONTEXT_TOKENS", 1536)
+
+    # Background jobs: in-process unless a Celery broker is configured.
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+    JOB_WORKERS = _env_int("JOB_WORKERS", 1)
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SECRET_KEY = "test-secret-key"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+
+    @classmethod
+    def check(cls):
+        """Refuse to run a production server with the well-known development secret."""
+        if not cls.SECRET_KEY or cls.SECRET_KEY == DEFAULT_SECRET_KEY:
+            raise RuntimeError(
+                "ProductionConfig needs a SECRET_KEY environment variable, e.g. "
+                "export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,85 @@
+"""pybo: a Korean Q&A board with a private RAG assistant.
+
+`create_app` builds the app in named steps; nothing heavy (models, vector store) is
+loaded here, only on first use.
+"""
+
+import logging
+import os
+
+from flask import Flask
+
+from config import CONFIGS, Config, ProductionConfig
+
+
+def create_app(config_class=None):
+    """Application factory. `config_class` defaults to the one named by `PYBO_CONFIG`."""
+    if config_class is None:
+        config_class = CONFIGS.get(os.environ.get("PYBO_CONFIG", "development"), Config)
+    if issubclass(config_class, ProductionConfig):
+        config_class.check()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _init_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_logging(app):
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def _init_extensions(app):
+    from pybo import models  # noqa: F401  (registers the tables with the metadata)
+    from pybo.common import args, errors, filters
+    from pybo.extensions import bootstrap, csrf, db, login_manager, migrate
+    from pybo.question import search
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        render_as_batch=app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
+        include_object=search.include_object,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "로그인이 필요합니다."
+    login_manager.login_message_category = "warning"
+    filters.init_app(app)
+    args.init_app(app)
+    errors.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        return db.session.get(models.User, int(user_id))
+
+
+def _register_blueprints(app):
+    from pybo.answer.views import bp as answer_bp
+    from pybo.auth.views import bp as auth_bp
+    from pybo.comment.views import bp as comment_bp
+    from pybo.main.views import bp as main_bp
+    from pybo.question.views import bp as question_bp
+    from pybo.user.views import bp as user_bp
+    from pybo.vote.views import bp as vote_bp
+
+    for bp in (main_bp, question_bp, answer_bp, comment_bp, vote_bp, auth_bp, user_bp):
+        app.register_blueprint(bp)
+
+
+def _register_cli(app):
+    from pybo.question.cli import board_cli
+    from pybo.user.cli import user_cli
+
+    app.cli.add_command(user_cli)
+    app.cli.add_command(board_cli)

@@ -1,0 +1,1 @@
+"""Helpers shared by the board's features: markdown, permissions, redirects, paging."""

@@ -1,0 +1,155 @@
+"""Board models: users, questions, answers, comments and votes.
+
+Answer and vote counts are kept on the question/answer rows (`answer_count`,
+`vote_count`) so the list page can sort by them through an index instead of
+aggregating 100,000 rows per request; the feature services (`pybo.answer.service`,
+`pybo.vote.service`) are the one place that changes them.
+"""
+
+from datetime import datetime
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from pybo.extensions import db
+
+__all__ = ["User", "Question", "Answer", "Comment", "question_voter", "answer_voter"]
+
+
+def now():
+    """Naive local time, as the tutorial stores it."""
+    return datetime.now()
+
+
+question_voter = Table(
+    "question_voter",
+    db.metadata,
+    Column("user_id", Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("question_id", Integer, ForeignKey("question.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_question_voter_question_id", "question_id"),
+)
+
+answer_voter = Table(
+    "answer_voter",
+    db.metadata,
+    Column("user_id", Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("answer_id", Integer, ForeignKey("answer.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_answer_voter_answer_id", "answer_id"),
+)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(25), unique=True)
+    password: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    def set_password(self, raw):
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password = generate_password_hash(raw, method=method)
+
+    def check_password(self, raw):
+        return check_password_hash(self.password, raw)
+
+    def __repr__(self):
+        return f"<User {self.id} {self.username}>"
+
+
+class Question(db.Model):
+    __table_args__ = (
+        Index("ix_question_create_date", "create_date", "id"),
+        Index("ix_question_vote_count", "vote_count", "create_date", "id"),
+        Index("ix_question_answer_count", "answer_count", "create_date", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+    modify_date: Mapped[datetime | None] = mapped_column(DateTime)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    answer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    user: Mapped[User] = relationship(backref=db.backref("question_set", lazy="dynamic"))
+    voter: Mapped[list[User]] = relationship(
+        secondary=question_voter,
+        backref=db.backref("question_voter_set", lazy="dynamic"),
+        lazy="dynamic",
+    )
+    answer_set = relationship(
+        "Answer", back_populates="question", cascade="all, delete-orphan", lazy="dynamic"
+    )
+    comment_set = relationship(
+        "Comment",
+        back_populates="question",
+        cascade="all, delete-orphan",
+        order_by="Comment.create_date",
+    )
+
+    def __repr__(self):
+        return f"<Question {self.id}>"
+
+
+class Answer(db.Model):
+    __table_args__ = (
+        Index("ix_answer_question_id", "question_id", "create_date"),
+        Index("ix_answer_question_votes", "question_id", "vote_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+    modify_date: Mapped[datetime | None] = mapped_column(DateTime)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    question: Mapped[Question] = relationship(back_populates="answer_set")
+    user: Mapped[User] = relationship(backref=db.backref("answer_set", lazy="dynamic"))
+    voter: Mapped[list[User]] = relationship(
+        secondary=answer_voter,
+        backref=db.backref("answer_voter_set", lazy="dynamic"),
+        lazy="dynamic",
+    )
+    comment_set = relationship(
+        "Comment",
+        back_populates="answer",
+        cascade="all, delete-orphan",
+        order_by="Comment.create_date",
+    )
+
+    def __repr__(self):
+        return f"<Answer {self.id}>"
+
+
+class Comment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+    modify_date: Mapped[datetime | None] = mapped_column(DateTime)
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("question.id", ondelete="CASCADE"), index=True
+    )
+    answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answer.id", ondelete="CASCADE"), index=True
+    )
+
+    user: Mapped[User] = relationship(backref=db.backref("comment_set", lazy="dynamic"))
+    question: Mapped[Question | None] = relationship(back_populates="comment_set")
+    answer: Mapped[Answer | None] = relationship(back_populates="comment_set")
+
+    @property
+    def target_question(self):
+        """The question page this comment is shown on."""
+        return self.question if self.question_id else self.answer.question
+
+    def __repr__(self):
+        return f"<Comment {self.id}>"

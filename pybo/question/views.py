@@ -1,0 +1,94 @@
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from pybo.answer.forms import AnswerForm
+from pybo.common.args import page_arg
+from pybo.common.permissions import require_author
+from pybo.extensions import db
+from pybo.models import Question
+from pybo.question import service
+from pybo.question.forms import QuestionForm
+
+bp = Blueprint("question", __name__, url_prefix="/question")
+
+MAX_KW = 100
+
+
+@bp.route("/list/")
+def _list():
+    page = page_arg()
+    kw = request.args.get("kw", type=str, default="").strip()[:MAX_KW]
+    so = request.args.get("so", type=str, default="latest")
+    if so not in service.SORTS:
+        so = "latest"
+    question_list = db.paginate(
+        service.list_query(kw, so),
+        page=page,
+        per_page=current_app.config["QUESTIONS_PER_PAGE"],
+        error_out=False,
+    )
+    return render_template(
+        "question/question_list.html", question_list=question_list, page=page, kw=kw, so=so
+    )
+
+
+def render_detail(question, form, status=200):
+    """The question page with one page of answers; shared with the answer views."""
+    page = page_arg()
+    so = request.args.get("so", type=str, default="old")
+    if so not in service.ANSWER_SORTS:
+        so = "old"
+    answer_list = service.answers_page(
+        question, page, so, per_page=current_app.config["ANSWERS_PER_PAGE"]
+    )
+    html = render_template(
+        "question/question_detail.html",
+        question=question,
+        form=form,
+        answer_list=answer_list,
+        so=so,
+    )
+    return html, status
+
+
+@bp.route("/detail/<int:question_id>/")
+def detail(question_id):
+    question = db.get_or_404(Question, question_id)
+    service.count_view(question)
+    return render_detail(question, AnswerForm())
+
+
+@bp.route("/create/", methods=("GET", "POST"))
+@login_required
+def create():
+    form = QuestionForm()
+    if form.validate_on_submit():
+        question = service.create(current_user, form.subject.data, form.content.data)
+        flash("질문이 등록되었습니다.", "success")
+        return redirect(url_for("question.detail", question_id=question.id))
+    return render_template("question/question_form.html", form=form), (
+        400 if form.is_submitted() else 200
+    )
+
+
+@bp.route("/modify/<int:question_id>", methods=("GET", "POST"))
+@login_required
+def modify(question_id):
+    question = require_author(db.get_or_404(Question, question_id))
+    form = QuestionForm(obj=question)
+    if form.validate_on_submit():
+        service.modify(question, form.subject.data, form.content.data)
+        flash("질문이 수정되었습니다.", "success")
+        return redirect(url_for("question.detail", question_id=question.id))
+    return render_template("question/question_form.html", form=form, question=question), (
+        400 if form.is_submitted() else 200
+    )
+
+
+@bp.route("/delete/<int:question_id>", methods=("POST",))
+@login_required
+def delete(question_id):
+    question = require_author(db.get_or_404(Question, question_id))
+    service.delete(question)
+    flash("질문이 삭제되었습니다.", "success")
+    return redirect(url_for("question._list"))

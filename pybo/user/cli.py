@@ -1,0 +1,41 @@
+"""`flask user ...`: account administration from the command line."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from pybo.auth import service
+from pybo.extensions import db
+from pybo.models import User
+
+user_cli = AppGroup("user", help="Manage board accounts.")
+
+
+@user_cli.command("create-admin")
+@click.argument("name")
+@click.option("--email", help="Email for a new account (default: NAME@localhost).")
+@click.option("--password", help="Password for a new account (prompted if omitted).")
+def create_admin(name, email, password):
+    """Give NAME the admin role, creating the account if it does not exist."""
+    user = service.find_user(name)
+    if user is not None:
+        service.make_admin(user)
+        click.echo(f"{name}: 관리자 권한을 부여했습니다.")
+        return
+    if not 3 <= len(name) <= 25:
+        raise click.BadParameter("사용자이름은 3자 이상 25자 이하입니다.", param_hint="NAME")
+    if password is None:
+        password = click.prompt("비밀번호", hide_input=True, confirmation_prompt=True)
+    try:
+        service.signup(name, email or f"{name}@localhost", password, is_admin=True)
+    except service.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name}: 관리자 계정을 만들었습니다.")
+
+
+@user_cli.command("list")
+def list_users():
+    """List accounts with their role."""
+    for user in db.session.scalars(select(User).order_by(User.id)):
+        role = "admin" if user.is_admin else "user"
+        click.echo(f"{user.id}\t{user.username}\t{user.email}\t{role}")

@@ -1,0 +1,39 @@
+"""Vote rules: one vote per user and post, a second vote withdraws it, no self-votes."""
+
+from sqlalchemy import delete, insert, select, update
+
+from pybo.extensions import db
+from pybo.models import Answer, Question, answer_voter, question_voter
+
+
+class SelfVoteError(ValueError):
+    """Raised when a user votes for their own post."""
+
+
+_TABLES = {
+    Question: (question_voter, question_voter.c.question_id),
+    Answer: (answer_voter, answer_voter.c.answer_id),
+}
+
+
+def toggle(user, post):
+    """Add `user`'s vote to `post`, or withdraw it if present. Returns True if added."""
+    if post.user_id == user.id:
+        raise SelfVoteError("본인이 작성한 글은 추천할 수 없습니다.")
+    table, post_col = _TABLES[type(post)]
+    mine = (table.c.user_id == user.id) & (post_col == post.id)
+    voted = db.session.execute(select(table.c.user_id).where(mine)).first() is not None
+    if voted:
+        db.session.execute(delete(table).where(mine))
+    else:
+        db.session.execute(insert(table).values({"user_id": user.id, post_col.key: post.id}))
+    model = type(post)
+    db.session.execute(
+        update(model)
+        .where(model.id == post.id)
+        .values(vote_count=model.vote_count + (-1 if voted else 1))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(post)
+    return not voted

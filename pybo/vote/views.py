@@ -1,0 +1,34 @@
+from flask import Blueprint, flash, redirect, url_for
+from flask_login import current_user, login_required
+
+from pybo.answer.views import answer_url
+from pybo.extensions import db
+from pybo.models import Answer, Question
+from pybo.vote import service
+
+bp = Blueprint("vote", __name__, url_prefix="/vote")
+
+
+def _vote(post):
+    try:
+        added = service.toggle(current_user, post)
+    except service.SelfVoteError as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("추천했습니다." if added else "추천을 취소했습니다.", "success")
+
+
+@bp.route("/question/<int:question_id>", methods=("POST",))
+@login_required
+def question(question_id):
+    post = db.get_or_404(Question, question_id)
+    _vote(post)
+    return redirect(url_for("question.detail", question_id=question_id))
+
+
+@bp.route("/answer/<int:answer_id>", methods=("POST",))
+@login_required
+def answer(answer_id):
+    post = db.get_or_404(Answer, answer_id)
+    _vote(post)
+    return redirect(answer_url(post))

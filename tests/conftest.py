@@ -1,0 +1,62 @@
+"""flaskr-style fixtures: an app on a temporary database, a client, an auth helper."""
+
+import os
+
+import pytest
+
+if os.environ.get("HF_HUB_OFFLINE") != "1":  # pragma: no cover - guard for local runs
+    raise RuntimeError(
+        "Run the tests with HF_HUB_OFFLINE=1 set before Python starts (shell/test.sh)."
+    )
+
+from pybo import create_app  # noqa: E402
+from pybo.extensions import db  # noqa: E402
+
+pytest_plugins = ["tests.fixtures.board"]
+
+
+def make_test_config(tmp_path, **overrides):
+    """A TestConfig subclass pointing every path into `tmp_path`."""
+    from config import TestConfig
+
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+    attrs = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "UPLOAD_DIR": str(tmp_path / "upload"),
+        "VECTOR_STORE_DIR": str(tmp_path / "vector_store"),
+        "MODEL_DIR": str(tmp_path / "models"),
+        **overrides,
+    }
+    return type("LocalTestConfig", (TestConfig,), attrs)
+
+
+def build_app(tmp_path, **overrides):
+    app = create_app(make_test_config(tmp_path, **overrides))
+    with app.app_context():
+        from pybo.question import search
+
+        db.drop_all()
+        db.create_all()
+        with db.engine.begin() as connection:
+            search.ensure_index(connection)
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = build_app(tmp_path)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

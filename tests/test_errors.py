@@ -1,0 +1,46 @@
+"""Error pages: Korean, no tracebacks, never a 500 from user input."""
+
+import pytest
+
+
+def test_404_page(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "페이지를 찾을 수 없습니다" in response.get_data(
+        as_text=True
+    )
+
+
+def test_500_page_hides_details(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "서버 오류" in body and "secret detail" not in body
+
+
+def test_oversized_request_is_413(app, client, auth, users):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    auth.login()
+    response = client.post("/question/create/", data={"subject": "s", "content": "가" * 4000})
+    assert response.status_code == 413 and "요청이 너무 큽니다" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/question/detail/abc/",
+        "/question/list/?page=1e9",
+        "/question/detail/99999999999999999999/",
+        "/user/%00/",
+        "/question/list/?kw=%FF%FE",
+        "/question/list/?page=99999999999999999999",
+        "/question/detail/1/?page=99999999999999999999",
+        "/user/alice/?qpage=99999999999999999999",
+    ],
+)
+def test_odd_input_never_500(client, path):
+    assert client.get(path).status_code in (200, 404)

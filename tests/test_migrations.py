@@ -1,0 +1,54 @@
+"""The migration graph: one head, and `upgrade` from empty builds exactly the models."""
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from pybo import create_app
+from pybo.extensions import db
+from pybo.question import search
+from tests.conftest import make_test_config
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def test_single_head():
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+@pytest.fixture
+def empty_app(tmp_path):
+    app = create_app(make_test_config(tmp_path))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            connection.exec_driver_sql("DROP TABLE IF EXISTS question_search")
+    yield app
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            connection.exec_driver_sql("DROP TABLE IF EXISTS question_search")
+        db.engine.dispose()
+
+
+def test_upgrade_from_empty_matches_models(empty_app):
+    with empty_app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={"include_object": search.include_object, "compare_type": True},
+            )
+            assert compare_metadata(context, db.metadata) == []
+        downgrade(directory=str(MIGRATIONS), revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
