@@ -62,9 +62,8 @@ class User(UserMixin, db.Model):
 
 class Question(db.Model):
     __table_args__ = (
-        Index("ix_question_create_date", "create_date", "id"),
-        Index("ix_question_vote_count", "vote_count", "create_date", "id"),
-        Index("ix_question_answer_count", "answer_count", "create_date", "id"),
+        Index("ix_question_vote_count", "vote_count", "id"),
+        Index("ix_question_answer_count", "answer_count", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -43,10 +43,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question'))
     )
     with op.batch_alter_table('question', schema=None) as batch_op:
-        batch_op.create_index('ix_question_answer_count', ['answer_count', 'create_date', 'id'], unique=False)
-        batch_op.create_index('ix_question_create_date', ['create_date', 'id'], unique=False)
+        batch_op.create_index('ix_question_answer_count', ['answer_count', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_question_user_id'), ['user_id'], unique=False)
-        batch_op.create_index('ix_question_vote_count', ['vote_count', 'create_date', 'id'], unique=False)
+        batch_op.create_index('ix_question_vote_count', ['vote_count', 'id'], unique=False)
 
     op.create_table('answer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,7 +138,6 @@ def downgrade():
     with op.batch_alter_table('question', schema=None) as batch_op:
         batch_op.drop_index('ix_question_vote_count')
         batch_op.drop_index(batch_op.f('ix_question_user_id'))
-        batch_op.drop_index('ix_question_create_date')
         batch_op.drop_index('ix_question_answer_count')
 
     op.drop_table('question')

@@ -82,13 +82,28 @@ def filter_questions(query, kw, bind):
     """Narrow a `select(Question)` to questions matching every word of `kw`."""
     if uses_fts(bind):
         expr = fts_query(kw)
-        if expr is None:
-            return query
-        matching = text("SELECT rowid FROM question_search WHERE question_search MATCH :q")
-        return query.where(
-            Question.id.in_(matching.bindparams(q=expr).columns(column("rowid", Integer)))
-        )
+        return query if expr is None else query.where(Question.id.in_(_matching(expr)))
     return _filter_like(query, kw)
+
+
+def _matching(expr):
+    sql = text("SELECT rowid FROM question_search WHERE question_search MATCH :q")
+    return sql.bindparams(q=expr).columns(column("rowid", Integer))
+
+
+def count(session, expr):
+    """Number of questions matching an FTS expression, read from the index alone."""
+    sql = text("SELECT count(*) FROM question_search WHERE question_search MATCH :q")
+    return session.execute(sql, {"q": expr}).scalar_one()
+
+
+def newest_ids(session, expr, offset, limit):
+    """Ids of matching questions, newest (highest id) first, paged inside the index."""
+    sql = text(
+        "SELECT rowid FROM question_search WHERE question_search MATCH :q "
+        "ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+    )
+    return list(session.scalars(sql, {"q": expr, "limit": limit, "offset": offset}))
 
 
 def _filter_like(query, kw):

@@ -21,12 +21,7 @@ def _list():
     so = request.args.get("so", type=str, default="latest")
     if so not in service.SORTS:
         so = "latest"
-    question_list = db.paginate(
-        service.list_query(kw, so),
-        page=page,
-        per_page=current_app.config["QUESTIONS_PER_PAGE"],
-        error_out=False,
-    )
+    question_list = service.list_page(kw, so, page, current_app.config["QUESTIONS_PER_PAGE"])
     return render_template(
         "question/question_list.html", question_list=question_list, page=page, kw=kw, so=so
     )
