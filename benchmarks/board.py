@@ -155,9 +155,10 @@ def main():
         ("search, page 50", "/question/list/?kw=은행&page=50"),
         ("search 은행 + sort by votes", "/question/list/?kw=은행&so=recommend"),
         ("search 플라스크 + sort by answers", "/question/list/?kw=플라스크&so=popular"),
-        ("question detail", "/question/detail/12345/" if args.questions >= 12345 else "/question/detail/1/"),
+        ("question detail", f"/question/detail/{min(12345, args.questions)}/"),
     ]  # fmt: skip
-    print(f"{'request':40s} {'p50 ms':>8s} {'p95 ms':>8s}   ({args.repeat} runs, {os.cpu_count()} cores)")
+    runs = f"({args.repeat} runs, {os.cpu_count()} cores)"
+    print(f"{'request':40s} {'p50 ms':>8s} {'p95 ms':>8s}   {runs}")
     for label, path in cases:
         p50, p95 = timed(client, path, args.repeat)
         print(f"{label:40s} {p50:8.1f} {p95:8.1f}")
