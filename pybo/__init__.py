@@ -40,6 +40,8 @@ def _init_extensions(app):
     from pybo.common import args, errors, filters
     from pybo.extensions import bootstrap, csrf, db, login_manager, migrate
     from pybo.question import search
+    from pybo.rag_chat import models as rag_models  # noqa: F401
+    from pybo.rag_chat import runtime
 
     db.init_app(app)
     migrate.init_app(
@@ -58,6 +60,7 @@ def _init_extensions(app):
     filters.init_app(app)
     args.init_app(app)
     errors.init_app(app)
+    runtime.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id):
@@ -70,16 +73,18 @@ def _register_blueprints(app):
     from pybo.comment.views import bp as comment_bp
     from pybo.main.views import bp as main_bp
     from pybo.question.views import bp as question_bp
+    from pybo.rag_chat.views import bp as rag_bp
     from pybo.user.views import bp as user_bp
     from pybo.vote.views import bp as vote_bp
 
-    for bp in (main_bp, question_bp, answer_bp, comment_bp, vote_bp, auth_bp, user_bp):
+    for bp in (main_bp, question_bp, answer_bp, comment_bp, vote_bp, auth_bp, user_bp, rag_bp):
         app.register_blueprint(bp)
 
 
 def _register_cli(app):
     from pybo.question.cli import board_cli
+    from pybo.rag_chat.cli import models_cli, rag_cli
     from pybo.user.cli import user_cli
 
-    app.cli.add_command(user_cli)
-    app.cli.add_command(board_cli)
+    for group in (user_cli, board_cli, rag_cli, models_cli):
+        app.cli.add_command(group)

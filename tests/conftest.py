@@ -12,7 +12,7 @@ if os.environ.get("HF_HUB_OFFLINE") != "1":  # pragma: no cover - guard for loca
 from pybo import create_app  # noqa: E402
 from pybo.extensions import db  # noqa: E402
 
-pytest_plugins = ["tests.fixtures.board"]
+pytest_plugins = ["tests.fixtures.board", "tests.fixtures.rag"]
 
 
 def make_test_config(tmp_path, **overrides):

@@ -1,0 +1,74 @@
+"""Split page text into chunks measured in the embedder's own tokens.
+
+ko-sroberta reads at most 128 tokens (`max_seq_length`) and silently truncates the
+rest, and a 500-character Korean chunk is usually longer than that. Chunks are
+therefore sized with the embedder's tokenizer, leave room for its two special
+tokens, and any piece the splitter could not cut small enough is cut again on
+token boundaries, so no chunk is ever truncated by the embedder.
+"""
+
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from pybo.rag_chat.pdf import is_garbage
+
+SEPARATORS = ["\n\n", "\n", ". ", "다. ", "? ", "! ", "。", ", ", " ", ""]
+MIN_CHUNK_CHARS = 15
+SPECIAL_TOKENS = 2  # <s> ... </s>
+
+
+@dataclass
+class Chunk:
+    text: str
+    page: int
+    index: int
+
+
+def token_count(tokenizer, text):
+    return len(tokenizer.encode(text, add_special_tokens=False))
+
+
+def _cut_by_tokens(tokenizer, text, limit):
+    """Cut `text` on token boundaries into pieces of at most `limit` tokens."""
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = encoding["offset_mapping"]
+    pieces = []
+    for start in range(0, len(offsets), limit):
+        window = offsets[start : start + limit]
+        pieces.append(text[window[0][0] : window[-1][1]])
+    return pieces
+
+
+def make_splitter(tokenizer, max_tokens, overlap):
+    return RecursiveCharacterTextSplitter(
+        chunk_size=max_tokens,
+        chunk_overlap=min(overlap, max_tokens // 2),
+        length_function=lambda text: token_count(tokenizer, text),
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+
+
+def keep(text):
+    """The chunk filter: drop empty, tiny and garbage pieces."""
+    stripped = text.strip()
+    return len(stripped) >= MIN_CHUNK_CHARS and not is_garbage(stripped)
+
+
+def split_pages(pages, tokenizer, max_seq_length, overlap=24):
+    """Chunks of every page, each at most `max_seq_length - 2` embedder tokens."""
+    limit = max_seq_length - SPECIAL_TOKENS
+    splitter = make_splitter(tokenizer, limit, overlap)
+    chunks = []
+    for page in pages:
+        text = " ".join(page.text.split(" "))  # keep newlines, they are separators
+        for piece in splitter.split_text(text):
+            parts = [piece]
+            if token_count(tokenizer, piece) > limit:
+                parts = _cut_by_tokens(tokenizer, piece, limit)
+            for part in parts:
+                if keep(part):
+                    chunks.append(Chunk(part.strip(), page.number, len(chunks)))
+    return chunks

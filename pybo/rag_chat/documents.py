@@ -1,0 +1,259 @@
+"""Document rules: upload (content-addressed, deduplicated), process, delete, re-index."""
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from pybo.extensions import db
+from pybo.rag_chat import runtime
+from pybo.rag_chat.models import FAILED, PENDING, PROCESSING, READY, Document
+from pybo.rag_chat.pdf import IngestError, looks_like_pdf
+from pybo.rag_chat.providers import ModelUnavailable
+
+log = logging.getLogger(__name__)
+MAX_FILENAME = 200
+
+
+class UploadError(ValueError):
+    """The upload was refused; the message is for the user."""
+
+
+class Cancelled(Exception):
+    """The document disappeared while it was being processed."""
+
+
+def upload_dir():
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def blob_path(sha256):
+    return upload_dir() / sha256[:2] / f"{sha256}.pdf"
+
+
+def _clean_name(name):
+    name = os.path.basename((name or "").replace("\\", "/")).strip() or "document.pdf"
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name[:MAX_FILENAME]
+
+
+def _store_blob(stream, max_bytes):
+    """Copy the upload to a temp file while hashing; refuse it past `max_bytes`."""
+    directory = upload_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    handle = tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False)
+    try:
+        with handle:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadError(f"파일이 너무 큽니다 (최대 {max_bytes // (1024 * 1024)}MB).")
+                if len(head) < 1024:
+                    head += chunk[: 1024 - len(head)]
+                digest.update(chunk)
+                handle.write(chunk)
+        if size == 0:
+            raise UploadError("빈 파일입니다.")
+        if not looks_like_pdf(head):
+            raise UploadError("PDF 파일만 올릴 수 있습니다 (파일 내용이 PDF가 아닙니다).")
+        sha256 = digest.hexdigest()
+        final = blob_path(sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(handle.name, final)  # same content, same name: idempotent
+        return sha256, size
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
+def upload(user, file_storage):
+    """Store a PDF and queue it. Returns (document, created); the same file twice by the
+    same user returns the existing document."""
+    if file_storage is None or not file_storage.filename:
+        raise UploadError("파일을 선택해 주세요.")
+    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    sha256, size = _store_blob(file_storage.stream, max_bytes)
+    existing = db.session.scalar(
+        select(Document).where(Document.user_id == user.id, Document.sha256 == sha256)
+    )
+    if existing is not None:
+        return existing, False
+    document = Document(
+        user_id=user.id,
+        filename=_clean_name(file_storage.filename),
+        sha256=sha256,
+        size=size,
+        status=PENDING,
+    )
+    db.session.add(document)
+    db.session.commit()
+    runtime.runner().submit(document.id)
+    return document, True
+
+
+def visible_documents(user):
+    query = select(Document).order_by(Document.id.desc())
+    if not user.is_admin:
+        query = query.where(Document.user_id == user.id)
+    return list(db.session.scalars(query))
+
+
+def own_ready_ids(user, ids):
+    """The subset of `ids` that are `user`'s own ready documents (foreign ids drop out)."""
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Document.id).where(
+                Document.id.in_(ids), Document.user_id == user.id, Document.status == READY
+            )
+        )
+    )
+
+
+def _remove_vectors(document_id):
+    try:
+        runtime.providers().vector_store().delete_document(document_id)
+    except ModelUnavailable:
+        # No embedder: the store cannot be opened through LangChain; use the raw client.
+        client = runtime.providers().chroma()
+        name = current_app.config["CHROMA_COLLECTION"]
+        if name in [c.name for c in client.list_collections()]:
+            client.get_collection(name).delete(where={"document_id": int(document_id)})
+
+
+def delete(document):
+    """Remove the row, its vectors and its file (when no other document uses it)."""
+    document_id, sha256 = document.id, document.sha256
+    db.session.delete(document)
+    db.session.commit()
+    _remove_vectors(document_id)
+    others = db.session.scalar(select(func.count(Document.id)).where(Document.sha256 == sha256))
+    if not others:
+        blob_path(sha256).unlink(missing_ok=True)
+
+
+def reindex(document):
+    """Queue a rebuild of the document's vectors."""
+    document.status, document.error, document.warning = PENDING, None, None
+    document.pages_done = document.chunks_done = 0
+    db.session.commit()
+    runtime.runner().submit(document.id)
+
+
+def _claim(document_id):
+    """Move pending/processing -> processing atomically; False if gone or already done."""
+    result = db.session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status.in_((PENDING, PROCESSING)))
+        .values(status=PROCESSING, attempts=Document.attempts + 1, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+class _Progress:
+    """Writes progress to the row at most every `interval` s; raises Cancelled if deleted."""
+
+    def __init__(self, document_id, interval=0.5):
+        self.document_id = document_id
+        self.interval = interval
+        self.values = {}
+        self.last = 0.0
+
+    def __call__(self, **values):
+        self.values.update(values)
+        now = time.monotonic()
+        final = values.get("chunks_done") and values.get("chunks_done") == self.values.get(
+            "chunks_total"
+        )
+        if now - self.last >= self.interval or final or "chunks_total" in values:
+            self.flush()
+            self.last = now
+
+    def flush(self):
+        result = db.session.execute(
+            update(Document)
+            .where(Document.id == self.document_id)
+            .values(**self.values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if result.rowcount == 0:
+            raise Cancelled(self.document_id)
+
+
+def _finish(document_id, **values):
+    db.session.execute(
+        update(Document)
+        .where(Document.id == document_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def process(document_id):
+    """The ingestion job for one document (idempotent; runs in an app context)."""
+    from pybo.rag_chat.ingest import ingest_pdf
+
+    if not _claim(document_id):
+        return None
+    document = db.session.get(Document, document_id)
+    config = current_app.config
+    try:
+        store = runtime.providers().vector_store()
+        tokenizer, max_seq = runtime.providers().embedding_tokenizer()
+        result = ingest_pdf(
+            blob_path(document.sha256),
+            document_id=document.id,
+            owner_id=document.user_id,
+            filename=document.filename,
+            store=store,
+            tokenizer=tokenizer,
+            max_seq_length=max_seq,
+            max_pages=config["MAX_PDF_PAGES"],
+            overlap=config["RAG_CHUNK_OVERLAP_TOKENS"],
+            progress=_Progress(document.id),
+        )
+    except Cancelled:
+        _remove_vectors(document_id)
+        return None
+    except IngestError as exc:
+        _finish(document_id, status=FAILED, error=str(exc))
+        return None
+    except ModelUnavailable as exc:
+        _finish(
+            document_id,
+            status=FAILED,
+            error=f"임베딩 모델이 없습니다 ({exc.reason}). "
+            f"관리자가 `{exc.hint}` 를 실행한 뒤 다시 색인하세요.",
+        )
+        return None
+    except Exception as exc:
+        log.exception("ingestion of document %s failed", document_id)
+        _finish(document_id, status=FAILED, error=f"처리 중 오류가 발생했습니다: {exc}")
+        raise
+    warning = None
+    if result.garbage_pages:
+        shown = ", ".join(str(n) for n in result.garbage_pages[:10])
+        warning = f"글자가 깨진 {len(result.garbage_pages)}개 페이지는 제외했습니다 (p. {shown})."
+    _finish(
+        document_id,
+        status=READY,
+        warning=warning,
+        pages_done=result.pages,
+        pages_total=result.pages,
+        chunks_done=result.chunks,
+        chunks_total=result.chunks,
+    )
+    if db.session.get(Document, document_id, populate_existing=True) is None:
+        _remove_vectors(document_id)  # deleted during the last write
+    return result

@@ -1,0 +1,109 @@
+"""RAG tables: documents (with ingestion state), conversations and messages."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pybo.extensions import db
+from pybo.models import User, now
+
+__all__ = ["Document", "Conversation", "Message", "conversation_document"]
+
+PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
+STATUSES = (PENDING, PROCESSING, READY, FAILED)
+
+conversation_document = Table(
+    "conversation_document",
+    db.metadata,
+    Column(
+        "conversation_id",
+        Integer,
+        ForeignKey("conversation.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("document_id", Integer, ForeignKey("document.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_conversation_document_document_id", "document_id"),
+)
+
+
+class Document(db.Model):
+    __table_args__ = (
+        UniqueConstraint("user_id", "sha256", name="uq_document_user_sha256"),
+        Index("ix_document_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    error: Mapped[str | None] = mapped_column(Text)
+    warning: Mapped[str | None] = mapped_column(Text)
+    pages_total: Mapped[int] = mapped_column(Integer, default=0)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+    update_date: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
+
+    user: Mapped[User] = relationship(backref=db.backref("document_set", lazy="dynamic"))
+
+    def progress(self):
+        """JSON-ready state for the documents page."""
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "status": self.status,
+            "error": self.error,
+            "warning": self.warning,
+            "pages_total": self.pages_total,
+            "pages_done": self.pages_done,
+            "chunks_total": self.chunks_total,
+            "chunks_done": self.chunks_done,
+        }
+
+
+class Conversation(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(100), default="새 대화")
+    all_documents: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+    update_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    user: Mapped[User] = relationship()
+    documents: Mapped[list[Document]] = relationship(secondary=conversation_document)
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="conversation", cascade="all, delete-orphan", order_by="Message.id"
+    )
+
+
+class Message(db.Model):
+    __table_args__ = (Index("ix_message_conversation_id", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # "user" | "assistant"
+    content: Mapped[str] = mapped_column(Text)
+    condensed_question: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="complete")  # complete|stopped|error
+    feedback: Mapped[int | None] = mapped_column(Integer)  # 1 up, -1 down
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")

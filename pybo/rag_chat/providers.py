@@ -1,0 +1,196 @@
+"""Model and vector-store providers: the one module that imports the heavy libraries.
+
+Everything is built on first use and cached in a `Providers` object (one per app,
+kept on `app.extensions`), behind a lock, so requests, the job runner and CLI
+commands share one copy per process. Nothing here runs at import time.
+"""
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(RuntimeError):
+    """A model is missing or failed to load; `kind` says which, `hint` how to fix it."""
+
+    def __init__(self, kind, location, reason, hint="flask models download"):
+        super().__init__(f"{kind} model unavailable at {location}: {reason}")
+        self.kind = kind
+        self.location = location
+        self.reason = reason
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    embedding: str
+    llm: str
+    device: str = "auto"  # auto | cpu | cuda
+    vector_dir: str = "vector_store"
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    collection: str = "pybo_chunks"
+
+
+def model_problem(location):
+    """None when `location` looks loadable, else a short reason (no heavy imports)."""
+    path = Path(location)
+    if path.is_dir():
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            return "config.json 이 없습니다 (다운로드가 끝나지 않았을 수 있습니다)"
+        if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+            return "가중치 파일(*.safetensors)이 없습니다"
+        return None
+    if location.startswith(("/", ".")) or path.suffix:
+        return "폴더가 없습니다"
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(location, "config.json")
+    return None if isinstance(cached, str) else "허브 캐시에 없습니다"
+
+
+def pick_device(preference="auto"):
+    import torch
+
+    if preference == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return preference
+
+
+def load_embeddings(location, device="cpu"):
+    """LangChain embeddings over sentence-transformers (normalized vectors)."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    return HuggingFaceEmbeddings(
+        model_name=str(location),
+        model_kwargs={"device": device},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
+    )
+
+
+def load_llm(location, device="cpu"):
+    """(model, tokenizer) for a causal LM in bf16.
+
+    Gemma-3n checkpoints are multimodal (`Gemma3nForConditionalGeneration`); loading
+    them with AutoModelForCausalLM pulls in the vision tower (and timm). The text tower
+    loads alone with `Gemma3nForCausalLM`, which maps `model.language_model.*`.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Gemma3nForCausalLM
+
+    model_type = _model_type(location)
+    loader = Gemma3nForCausalLM if model_type == "gemma3n" else AutoModelForCausalLM
+    model = loader.from_pretrained(str(location), dtype=torch.bfloat16)
+    model.to(device)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(location))
+    return model, tokenizer
+
+
+def _model_type(location):
+    config = Path(location) / "config.json"
+    if config.is_file():
+        return json.loads(config.read_text()).get("model_type")
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(str(location)).model_type
+
+
+def chroma_client(settings):
+    import chromadb
+    from chromadb.config import Settings
+
+    chroma_settings = Settings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+        )
+    Path(settings.vector_dir).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=settings.vector_dir, settings=chroma_settings)
+
+
+class Providers:
+    """Lazily built, cached, thread-safe models and vector store for one app."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._key_locks = {}
+        self._cache = {}
+
+    def _get(self, key, build):
+        """Build `key` once; a slow model load blocks only callers of the same key.
+        A failed build is not cached, so installing the model fixes it without a restart."""
+        if key in self._cache:
+            return self._cache[key]
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    @property
+    def device(self):
+        return self._get("device", lambda: pick_device(self.settings.device))
+
+    def status(self):
+        """{"embedding": reason-or-None, "llm": reason-or-None} without loading anything."""
+        return {
+            "embedding": model_problem(self.settings.embedding),
+            "llm": model_problem(self.settings.llm),
+        }
+
+    def _load(self, kind, location, loader):
+        problem = model_problem(location)
+        if problem:
+            raise ModelUnavailable(kind, location, problem)
+        try:
+            return loader(location, self.device)
+        except Exception as exc:  # a broken download must not take the site down
+            log.exception("loading the %s model from %s failed", kind, location)
+            raise ModelUnavailable(kind, location, f"불러오기 실패: {exc}") from exc
+
+    def embeddings(self):
+        return self._get(
+            "embeddings",
+            lambda: self._load("embedding", self.settings.embedding, load_embeddings),
+        )
+
+    def embedding_tokenizer(self):
+        """(tokenizer, max_seq_length) of the embedder: chunks are measured in its tokens."""
+        client = self.embeddings()._client  # the SentenceTransformer inside
+        return client.tokenizer, int(client.max_seq_length)
+
+    def llm(self):
+        return self._get("llm", lambda: self._load("llm", self.settings.llm, load_llm))
+
+    def chroma(self):
+        return self._get("chroma", lambda: chroma_client(self.settings))
+
+    def vector_store(self):
+        """The `VectorStore` over the configured collection and embedder."""
+        return self._get("vector_store", self._build_store)
+
+    def _build_store(self):
+        from langchain_chroma import Chroma
+
+        from pybo.rag_chat.store import VectorStore
+
+        embeddings = self.embeddings()
+        chroma = Chroma(
+            collection_name=self.settings.collection,
+            embedding_function=embeddings,
+            client=self.chroma(),
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+        return VectorStore(chroma, embeddings)
+
+    def forget(self, key):
+        """Drop a cached object (e.g. after `flask models download`)."""
+        with self._lock:
+            self._cache.pop(key, None)

@@ -1,0 +1,112 @@
+"""Per-app RAG objects (providers, generation gate, job runner), built on first use.
+
+They live in `app.extensions["rag_chat"]`, so every request, job and CLI command
+in a process shares one embedder, one LLM and one Chroma client.
+"""
+
+import threading
+
+from flask import current_app
+
+from pybo.rag_chat.providers import ModelSettings, Providers
+
+_lock = threading.Lock()
+
+
+class GenerationGate:
+    """Bounds concurrent generations; `try_enter` tells the caller to show 'queued'."""
+
+    def __init__(self, slots):
+        self.slots = slots
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    def try_enter(self):
+        return self._semaphore.acquire(blocking=False)
+
+    def enter(self, timeout=None):
+        return self._semaphore.acquire(timeout=timeout)
+
+    def leave(self):
+        self._semaphore.release()
+
+
+def init_app(app):
+    app.extensions["rag_chat"] = {}
+
+
+def _state(app=None):
+    return (app or current_app).extensions["rag_chat"]
+
+
+def _once(key, build, app=None):
+    state = _state(app)
+    if key not in state:
+        with _lock:
+            if key not in state:
+                state[key] = build()
+    return state[key]
+
+
+def providers(app=None):
+    app = app or current_app._get_current_object()
+    config = app.config
+
+    def build():
+        return Providers(
+            ModelSettings(
+                embedding=config["EMBEDDING_MODEL"],
+                llm=config["LLM_MODEL"],
+                device=config["LLM_DEVICE"],
+                vector_dir=config["VECTOR_STORE_DIR"],
+                chroma_host=config["CHROMA_HOST"],
+                chroma_port=config["CHROMA_PORT"],
+                collection=config["CHROMA_COLLECTION"],
+            )
+        )
+
+    return _once("providers", build, app)
+
+
+def gate(app=None):
+    app = app or current_app._get_current_object()
+
+    def build():
+        slots = app.config["LLM_MAX_CONCURRENT"]
+        if slots <= 0:
+            slots = 2 if providers(app).device == "cuda" else 1
+        return GenerationGate(slots)
+
+    return _once("gate", build, app)
+
+
+def chat_model(app=None):
+    """The LangChain chat model over the loaded LLM (raises ModelUnavailable)."""
+    app = app or current_app._get_current_object()
+
+    def build():
+        from pybo.rag_chat.generation import LocalChatModel
+
+        model, tokenizer = providers(app).llm()
+        config = app.config
+        return LocalChatModel(
+            model=model,
+            tokenizer=tokenizer,
+            max_new_tokens=config["LLM_MAX_NEW_TOKENS"],
+            do_sample=config["LLM_DO_SAMPLE"],
+            temperature=config["LLM_TEMPERATURE"],
+            top_p=config["LLM_TOP_P"],
+        )
+
+    state = _state(app)
+    if "chat_model" not in state:
+        model = build()  # may raise; not cached until it succeeds
+        with _lock:
+            state.setdefault("chat_model", model)
+    return state["chat_model"]
+
+
+def runner(app=None):
+    app = app or current_app._get_current_object()
+    from pybo.rag_chat import jobs
+
+    return _once("runner", lambda: jobs.make_runner(app), app)

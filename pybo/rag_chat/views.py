@@ -1,0 +1,183 @@
+"""The chat and documents pages, the SSE endpoint and the document files."""
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from pybo.common.permissions import require_author
+from pybo.extensions import db
+from pybo.rag_chat import conversations, documents, runtime
+from pybo.rag_chat.models import Conversation, Document, Message
+
+bp = Blueprint("rag_chat", __name__, url_prefix="/chat")
+
+
+def _own_conversation(conversation_id):
+    """Conversations are private: another user's id is a 404, not a hint it exists."""
+    conversation = db.get_or_404(Conversation, conversation_id)
+    if conversation.user_id != current_user.id:
+        abort(404)
+    return conversation
+
+
+def _model_status():
+    status = runtime.providers().status()
+    config = current_app.config
+    return {
+        "embedding": {"problem": status["embedding"], "location": config["EMBEDDING_MODEL"]},
+        "llm": {"problem": status["llm"], "location": config["LLM_MODEL"]},
+    }
+
+
+@bp.route("/")
+@login_required
+def chat():
+    conversation_id = request.args.get("c", type=int)
+    conversation = _own_conversation(conversation_id) if conversation_id else None
+    return render_template(
+        "rag_chat/chat.html",
+        conversations=conversations.for_user(current_user),
+        conversation=conversation,
+        documents=[
+            d for d in documents.visible_documents(current_user) if d.user_id == current_user.id
+        ],
+        models=_model_status(),
+    )
+
+
+@bp.route("/new", methods=("POST",))
+@login_required
+def new():
+    ids = request.form.getlist("document_ids", type=int)
+    conversation = conversations.create(current_user, ids)
+    return redirect(url_for("rag_chat.chat", c=conversation.id))
+
+
+@bp.route("/<int:conversation_id>/scope", methods=("POST",))
+@login_required
+def scope(conversation_id):
+    conversation = _own_conversation(conversation_id)
+    conversations.set_scope(
+        conversation, current_user, request.form.getlist("document_ids", type=int)
+    )
+    flash("검색할 문서를 바꿨습니다.", "success")
+    return redirect(url_for("rag_chat.chat", c=conversation.id))
+
+
+@bp.route("/<int:conversation_id>/rename", methods=("POST",))
+@login_required
+def rename(conversation_id):
+    conversation = _own_conversation(conversation_id)
+    try:
+        conversations.rename(conversation, request.form.get("title"))
+    except conversations.AskError as exc:
+        flash(str(exc), "danger")
+    return redirect(url_for("rag_chat.chat", c=conversation.id))
+
+
+@bp.route("/<int:conversation_id>/delete", methods=("POST",))
+@login_required
+def delete(conversation_id):
+    conversations.delete(_own_conversation(conversation_id))
+    flash("대화를 삭제했습니다.", "success")
+    return redirect(url_for("rag_chat.chat"))
+
+
+@bp.route("/<int:conversation_id>/ask", methods=("POST",))
+@login_required
+def ask(conversation_id):
+    conversation = _own_conversation(conversation_id)
+    payload = request.get_json(silent=True) or request.form
+    try:
+        job = conversations.prepare(conversation, payload.get("question"))
+    except conversations.AskError as exc:
+        return jsonify(error=str(exc)), 400
+    app = current_app._get_current_object()
+    body = stream_with_context(conversations.stream(app, job))
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(body, mimetype="text/event-stream", headers=headers)
+
+
+@bp.route("/message/<int:message_id>/feedback", methods=("POST",))
+@login_required
+def feedback(message_id):
+    message = db.get_or_404(Message, message_id)
+    if message.conversation.user_id != current_user.id or message.role != "assistant":
+        abort(404)
+    payload = request.get_json(silent=True) or request.form
+    conversations.set_feedback(message, payload.get("value"))
+    return jsonify(feedback=message.feedback)
+
+
+@bp.route("/documents/")
+@login_required
+def document_list():
+    runtime.runner()  # starts the job runner (and its recovery) with the first visit
+    return render_template(
+        "rag_chat/documents.html",
+        documents=documents.visible_documents(current_user),
+        models=_model_status(),
+        max_mb=current_app.config["MAX_UPLOAD_MB"],
+        max_pages=current_app.config["MAX_PDF_PAGES"],
+    )
+
+
+@bp.route("/documents/status")
+@login_required
+def document_status():
+    return jsonify(documents=[d.progress() for d in documents.visible_documents(current_user)])
+
+
+@bp.route("/documents/upload", methods=("POST",))
+@login_required
+def upload():
+    try:
+        document, created = documents.upload(current_user, request.files.get("file"))
+    except documents.UploadError as exc:
+        flash(str(exc), "danger")
+    else:
+        if created:
+            flash(f"'{document.filename}'을(를) 올렸습니다. 색인을 시작합니다.", "success")
+        else:
+            flash(f"이미 올린 파일입니다: '{document.filename}'", "info")
+    return redirect(url_for("rag_chat.document_list"))
+
+
+@bp.route("/documents/<int:document_id>/delete", methods=("POST",))
+@login_required
+def document_delete(document_id):
+    document = require_author(db.get_or_404(Document, document_id))
+    documents.delete(document)
+    flash("문서를 삭제했습니다.", "success")
+    return redirect(url_for("rag_chat.document_list"))
+
+
+@bp.route("/documents/<int:document_id>/reindex", methods=("POST",))
+@login_required
+def document_reindex(document_id):
+    document = require_author(db.get_or_404(Document, document_id))
+    documents.reindex(document)
+    flash("다시 색인합니다.", "success")
+    return redirect(url_for("rag_chat.document_list"))
+
+
+@bp.route("/documents/<int:document_id>/file")
+@login_required
+def document_file(document_id):
+    document = require_author(db.get_or_404(Document, document_id))
+    path = documents.blob_path(document.sha256)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/pdf", download_name=document.filename)

@@ -1,0 +1,89 @@
+"""The real loading code on tiny models in the real layouts; CLI commands."""
+
+import pytest
+
+from pybo.rag_chat import providers
+from pybo.rag_chat.providers import ModelUnavailable, Providers
+from tests.fixtures.pdfs import pdf_bytes
+
+
+def test_gemma_layout_needs_the_text_tower_loader(tiny_models):
+    from transformers import AutoModelForCausalLM
+
+    with pytest.raises(ImportError, match="timm"):
+        AutoModelForCausalLM.from_pretrained(tiny_models["llm"])
+    model, tokenizer = providers.load_llm(tiny_models["llm"], "cpu")
+    assert type(model).__name__ == "Gemma3nForCausalLM"
+    assert str(next(model.parameters()).dtype) == "torch.bfloat16"
+
+
+def test_prompt_has_a_single_bos(tiny_models):
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from pybo.rag_chat.generation import LocalChatModel
+
+    model, tokenizer = providers.load_llm(tiny_models["llm"], "cpu")
+    llm = LocalChatModel(model=model, tokenizer=tokenizer, max_new_tokens=4)
+    ids = llm._inputs([SystemMessage("지침"), HumanMessage("질문")])["input_ids"][0].tolist()
+    assert ids.count(tokenizer.bos_token_id) == 1 and ids[0] == tokenizer.bos_token_id
+    text = tokenizer.decode(ids)
+    assert "<start_of_turn>user\n지침\n\n질문<end_of_turn>" in text
+    assert text.endswith("<start_of_turn>model\n")
+
+
+def test_providers_load_once_and_report_missing(tiny_models, tmp_path):
+    settings = providers.ModelSettings(
+        embedding=tiny_models["embedding"], llm=str(tmp_path / "missing"),
+        vector_dir=str(tmp_path / "vs"),
+    )  # fmt: skip
+    built = Providers(settings)
+    assert built.embeddings() is built.embeddings()
+    tokenizer, max_seq = built.embedding_tokenizer()
+    assert max_seq == 128 and tokenizer.tokenize("은행은")
+    assert built.status() == {"embedding": None, "llm": "폴더가 없습니다"}
+    with pytest.raises(ModelUnavailable) as info:
+        built.llm()
+    assert info.value.kind == "llm" and "flask models download" in info.value.hint
+
+
+def test_broken_model_folder_is_reported_not_raised(tmp_path):
+    broken = tmp_path / "gemma"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    (broken / "model.safetensors").write_bytes(b"garbage")
+    built = Providers(providers.ModelSettings(embedding="x", llm=str(broken)))
+    with pytest.raises(ModelUnavailable, match="불러오기 실패"):
+        built.llm()
+
+
+def test_cli_ingest_ask_status(rag_app, tmp_path):
+    runner = rag_app.test_cli_runner()
+    path = tmp_path / "계약.pdf"
+    path.write_bytes(
+        pdf_bytes(["계약서 제3조에 따라 임대료는 매월 1일에 지급한다. 보증금은 5,000만 원이다."])
+    )
+    result = runner.invoke(args=["rag", "ingest", str(path), "--user", "alice"])
+    assert result.exit_code == 0, result.output
+    assert "색인 완료" in result.output
+    again = runner.invoke(args=["rag", "ingest", str(path), "--user", "alice"])
+    assert "이미 있는 문서입니다" in again.output
+    asked = runner.invoke(args=["rag", "ask", "보증금은 얼마?", "--user", "alice"])
+    assert asked.exit_code == 0, asked.output
+    assert "출처:" in asked.output and "[1] 계약.pdf 1쪽" in asked.output
+    by_doc = runner.invoke(args=["rag", "ask", "임대료?", "--document", "1"])
+    assert "[1] 계약.pdf 1쪽" in by_doc.output
+    nobody = runner.invoke(args=["rag", "ask", "임대료?", "--user", "bob"])
+    assert "[1]" not in nobody.output  # bob has no documents: no sources
+    status = runner.invoke(args=["rag", "status"])
+    assert "ready       1" in status.output and "llm         OK" in status.output
+
+
+def test_cli_ask_needs_a_scope(rag_app):
+    result = rag_app.test_cli_runner().invoke(args=["rag", "ask", "질문"])
+    assert result.exit_code != 0 and "--user" in result.output
+
+
+def test_models_download_offline_says_so(rag_app, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = rag_app.test_cli_runner().invoke(args=["models", "download"])
+    assert result.exit_code != 0 and "연결할 수 없습니다" in result.output
