@@ -9,6 +9,12 @@ PORT="${PORT:-5000}"
 mkdir -p instance
 flask db upgrade
 
+# Models: fetched when missing and the hub answers (HF_TOKEN for the gated Gemma);
+# an unreachable hub is reported within seconds and the board starts anyway.
+if [ "${MODELS:-auto}" != "skip" ]; then
+    flask models download --soft || echo "[run] 모델을 받지 못했습니다: 게시판은 동작하고, 채팅 페이지가 설치 방법을 알려 줍니다." >&2
+fi
+
 if [ "${1:-}" = "--prod" ]; then
     export PYBO_CONFIG=production
     exec gunicorn --bind "127.0.0.1:${PORT}" --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-8}" \

@@ -28,6 +28,8 @@ def test_upload_reaches_ready_with_page_metadata(rag_app, rag_client, korean_pdf
     assert state["status"] == "ready", state
     assert state["pages_done"] == state["pages_total"] == 3
     assert state["chunks_done"] == state["chunks_total"] > 0
+    assert (state["label"], state["percent"]) == ("완료", 100)
+    assert state["detail"] == f"3쪽, 청크 {state['chunks_total']}개"
     store = _store(rag_app)
     got = store.collection.get(
         where={"document_id": state["id"]}, include=["metadatas", "documents"]
@@ -55,7 +57,33 @@ def test_failed_documents_show_the_reason(rag_app, rag_client, data, message):
     wait_jobs(rag_app)
     (state,) = document_states(rag_client)
     assert state["status"] == "failed" and message in state["error"]
+    assert (state["label"], state["percent"], state["detail"]) == ("실패", 0, state["error"])
     assert _store(rag_app).count(state["id"]) == 0
+    page = rag_client.get("/chat/documents/").get_data(as_text=True)
+    assert message in page  # the reason is on the page without JavaScript too
+
+
+@pytest.mark.parametrize(
+    ("values", "percent", "detail"),
+    [
+        ({"status": "pending"}, 0, "순서를 기다리는 중"),
+        ({"status": "processing", "pages_total": 10, "pages_done": 5}, 10, "페이지 5/10"),
+        (
+            {
+                "status": "processing",
+                "pages_total": 10,
+                "pages_done": 10,
+                "chunks_total": 40,
+                "chunks_done": 20,
+            },
+            60,
+            "페이지 10/10, 청크 20/40",
+        ),
+    ],
+)
+def test_progress_wording(values, percent, detail):
+    document = Document(filename="a.pdf", **values)
+    assert (document.percent(), document.detail()) == (percent, detail)
 
 
 def test_page_cap_fails_the_document(tmp_path, tiny_models, korean_pdf):

@@ -83,7 +83,26 @@ def test_cli_ask_needs_a_scope(rag_app):
     assert result.exit_code != 0 and "--user" in result.output
 
 
-def test_models_download_offline_says_so(rag_app, monkeypatch):
+def test_models_download_offline_says_so(rag_app, monkeypatch, tmp_path):
+    from pybo.rag_chat import runtime
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rag_app.config["LLM_MODEL"] = str(tmp_path / "absent")
+    runtime.init_app(rag_app)
     result = rag_app.test_cli_runner().invoke(args=["models", "download"])
     assert result.exit_code != 0 and "연결할 수 없습니다" in result.output
+
+
+def test_models_download_soft_starts_anyway(rag_app, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rag_app.config["LLM_MODEL"] = str(tmp_path / "absent")
+    from pybo.rag_chat import runtime
+
+    runtime.init_app(rag_app)
+    result = rag_app.test_cli_runner().invoke(args=["models", "download", "--soft"])
+    assert result.exit_code == 0 and "모델 없이 시작합니다" in result.output
+
+
+def test_models_download_nothing_to_do(rag_app):
+    result = rag_app.test_cli_runner().invoke(args=["models", "download"])
+    assert result.exit_code == 0 and "모두 준비되어 있습니다" in result.output

@@ -126,7 +126,8 @@ def hub_reachable(timeout=3.0):
 @models_cli.command("download")
 @click.option("--only", type=click.Choice(["embedding", "llm"]), help="Download one model.")
 @click.option("--force", is_flag=True, help="Download even if the folder looks complete.")
-def download(only, force):
+@click.option("--soft", is_flag=True, help="Only warn when the hub is unreachable (run.sh).")
+def download(only, force, soft):
     """Fetch ko-sroberta and Gemma-3n into resources/models/ (HF_TOKEN for Gemma)."""
     from huggingface_hub import snapshot_download
 
@@ -135,14 +136,20 @@ def download(only, force):
         ("embedding", config["EMBEDDING_HUB_ID"], config["EMBEDDING_MODEL"]),
         ("llm", config["LLM_HUB_ID"], config["LLM_MODEL"]),
     ]
+    problems = runtime.providers().status()
+    if not force and all(problems[kind] is None for kind, _, _ in wanted if kind == (only or kind)):
+        click.echo("모델이 모두 준비되어 있습니다.")
+        return
     if not hub_reachable():
-        raise click.ClickException(
-            "Hugging Face hub에 연결할 수 없습니다 (네트워크 또는 HF_HUB_OFFLINE)."
-        )
+        message = "Hugging Face hub에 연결할 수 없습니다 (네트워크 또는 HF_HUB_OFFLINE)."
+        if soft:
+            click.echo(f"{message} 모델 없이 시작합니다: 채팅은 모델을 받은 뒤 동작합니다.")
+            return
+        raise click.ClickException(message)
     for kind, repo_id, target in wanted:
         if only and kind != only:
             continue
-        if not force and runtime.providers().status()[kind] is None:
+        if not force and problems[kind] is None:
             click.echo(f"{kind}: 이미 있습니다 ({target})")
             continue
         click.echo(f"{kind}: {repo_id} -> {target}")

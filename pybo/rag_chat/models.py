@@ -24,6 +24,7 @@ __all__ = ["Document", "Conversation", "Message", "conversation_document"]
 
 PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
 STATUSES = (PENDING, PROCESSING, READY, FAILED)
+STATUS_LABELS = {PENDING: "대기 중", PROCESSING: "처리 중", READY: "완료", FAILED: "실패"}
 
 conversation_document = Table(
     "conversation_document",
@@ -63,9 +64,36 @@ class Document(db.Model):
 
     user: Mapped[User] = relationship(backref=db.backref("document_set", lazy="dynamic"))
 
+    def percent(self):
+        """0-100: extraction is the first fifth of the work, embedding the rest."""
+        if self.status == READY:
+            return 100
+        if self.status != PROCESSING:
+            return 0
+        if self.chunks_total:
+            return round(20 + 80 * self.chunks_done / self.chunks_total)
+        return round(20 * self.pages_done / self.pages_total) if self.pages_total else 0
+
+    def detail(self):
+        """One line in Korean about where the document stands."""
+        if self.status == READY:
+            text = f"{self.pages_total}쪽, 청크 {self.chunks_total}개"
+        elif self.status == PROCESSING:
+            text = f"페이지 {self.pages_done}/{self.pages_total}"
+            if self.chunks_total:
+                text += f", 청크 {self.chunks_done}/{self.chunks_total}"
+        elif self.status == FAILED:
+            text = self.error or "실패"
+        else:
+            text = "순서를 기다리는 중"
+        return f"{text} · {self.warning}" if self.warning else text
+
     def progress(self):
         """JSON-ready state for the documents page."""
         return {
+            "label": STATUS_LABELS[self.status],
+            "percent": self.percent(),
+            "detail": self.detail(),
             "id": self.id,
             "filename": self.filename,
             "status": self.status,
