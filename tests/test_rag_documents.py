@@ -31,7 +31,7 @@ def test_upload_reaches_ready_with_page_metadata(rag_app, rag_client, korean_pdf
     assert (state["label"], state["percent"]) == ("완료", 100)
     assert state["detail"] == f"3쪽, 청크 {state['chunks_total']}개"
     store = _store(rag_app)
-    got = store.collection.get(
+    got = store.collection(1).get(
         where={"document_id": state["id"]}, include=["metadatas", "documents"]
     )
     pages = {m["page"] for m in got["metadatas"]}
@@ -58,7 +58,7 @@ def test_failed_documents_show_the_reason(rag_app, rag_client, data, message):
     (state,) = document_states(rag_client)
     assert state["status"] == "failed" and message in state["error"]
     assert (state["label"], state["percent"], state["detail"]) == ("실패", 0, state["error"])
-    assert _store(rag_app).count(state["id"]) == 0
+    assert _store(rag_app).count(1, state["id"]) == 0
     page = rag_client.get("/chat/documents/").get_data(as_text=True)
     assert message in page  # the reason is on the page without JavaScript too
 
@@ -139,10 +139,10 @@ def test_delete_removes_rows_vectors_and_file(rag_app, rag_client, korean_pdf):
     (state,) = document_states(rag_client)
     with rag_app.app_context():
         path = documents.blob_path(db.session.get(Document, state["id"]).sha256)
-    assert path.is_file() and _store(rag_app).count(state["id"]) > 0
+    assert path.is_file() and _store(rag_app).count(1, state["id"]) > 0
     assert rag_client.post(f"/chat/documents/{state['id']}/delete").status_code == 302
     assert document_states(rag_client) == []
-    assert _store(rag_app).count(state["id"]) == 0
+    assert _store(rag_app).count(1, state["id"]) == 0
     assert not path.exists()
 
 
@@ -157,7 +157,7 @@ def test_shared_file_survives_one_owners_delete(rag_app, korean_pdf):
     assert a["id"] != b["id"]
     alice.post(f"/chat/documents/{a['id']}/delete")
     assert bob.get(f"/chat/documents/{b['id']}/file").status_code == 200
-    assert _store(rag_app).count(b["id"]) == b["chunks_total"]
+    assert _store(rag_app).count(2, b["id"]) == b["chunks_total"]
 
 
 def test_reindex_never_duplicates(rag_app, rag_client, korean_pdf):
@@ -165,14 +165,14 @@ def test_reindex_never_duplicates(rag_app, rag_client, korean_pdf):
     upload(rag_client, korean_pdf)
     wait_jobs(rag_app)
     (state,) = document_states(rag_client)
-    before = _store(rag_app).count(state["id"])
+    before = _store(rag_app).count(1, state["id"])
     for _ in range(2):
         rag_client.post(f"/chat/documents/{state['id']}/reindex")
         wait_jobs(rag_app)
     (after,) = document_states(rag_client)
     assert after["status"] == "ready"
-    assert _store(rag_app).count(state["id"]) == before == after["chunks_total"]
-    assert _store(rag_app).count() == before
+    assert _store(rag_app).count(1, state["id"]) == before == after["chunks_total"]
+    assert _store(rag_app).count(1) == before
 
 
 def test_users_never_see_each_others_documents(rag_app, korean_pdf):
@@ -187,11 +187,13 @@ def test_users_never_see_each_others_documents(rag_app, korean_pdf):
     wait_jobs(rag_app)
     (a,), (b,) = document_states(alice), document_states(bob)
     store = _store(rag_app)
+    assert store.count(1) == a["chunks_total"] and store.count(2) == b["chunks_total"]
     for query in ("은행 이자", "우주선 설계도", "계약서 보증금"):
         assert {h.document_id for h in store.search(query, owner_id=2, k=10)} == {b["id"]}
         assert {h.document_id for h in store.search(query, owner_id=1, k=10)} == {a["id"]}
         # naming a foreign document in the scope still finds nothing of it
-        assert store.search(query, owner_id=2, document_ids=[a["id"]], k=10) == []
+        assert store.search(query, owner_id=2, scope=[a["id"]], k=10) == []
+        assert store.search(query, owner_id=2, scope={a["id"]: a["chunks_total"]}, k=10) == []
     assert bob.get(f"/chat/documents/{a['id']}/file").status_code == 403
     assert bob.post(f"/chat/documents/{a['id']}/delete").status_code == 403
     assert bob.post(f"/chat/documents/{a['id']}/reindex").status_code == 403
@@ -213,3 +215,22 @@ def test_anonymous_is_sent_to_login(rag_client):
     for path in ("/chat/", "/chat/documents/", "/chat/documents/status"):
         response = rag_client.get(path)
         assert response.status_code == 302 and "/auth/login/" in response.headers["Location"]
+
+
+def test_exact_scope_ranks_like_the_vector_index(rag_app, rag_client, korean_pdf):
+    login(rag_client)
+    upload(rag_client, korean_pdf)
+    upload(
+        rag_client,
+        pdfs.pdf_bytes(["우주선 설계도와 엔진 출력 계산표. 로켓 연료는 액체 수소입니다."]),
+    )
+    wait_jobs(rag_app)
+    docs = {d["id"]: d["chunks_total"] for d in document_states(rag_client)}
+    store = _store(rag_app)
+    for query in ("정기예금 금리", "로켓 연료", "보증금"):
+        exact = store.search(query, owner_id=1, scope=docs, k=3)
+        indexed = store.search(query, owner_id=1, scope=list(docs), k=3)
+        assert [(h.document_id, h.chunk) for h in exact] == [
+            (h.document_id, h.chunk) for h in indexed
+        ]
+        assert [round(h.score, 3) for h in exact] == [round(h.score, 3) for h in indexed]

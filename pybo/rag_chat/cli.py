@@ -70,7 +70,7 @@ def ask(question, username, document_id):
     """Answer QUESTION from the documents, streaming to the terminal, then the sources."""
     if document_id:
         document = db.get_or_404(Document, document_id)
-        owner_id, scope = document.user_id, [document.id]
+        owner_id, scope = document.user_id, {document.id: document.chunks_total}
     elif username:
         owner_id, scope = _user(username).id, None
     else:

@@ -100,7 +100,9 @@ def prepare(conversation, question):
         conversation.title = question[:40]
     conversation.update_date = now()
     db.session.commit()
-    scope = None if conversation.all_documents else [d.id for d in conversation.documents]
+    scope = None
+    if not conversation.all_documents:  # {id: chunk count}: small scopes are ranked exactly
+        scope = {d.id: d.chunks_total for d in conversation.documents}
     return {
         "conversation_id": conversation.id,
         "owner_id": conversation.user_id,

@@ -117,23 +117,23 @@ def own_ready_ids(user, ids):
     )
 
 
-def _remove_vectors(document_id):
+def _remove_vectors(document_id, owner_id):
     try:
-        runtime.providers().vector_store().delete_document(document_id)
+        runtime.providers().vector_store().delete_document(document_id, owner_id)
     except ModelUnavailable:
         # No embedder: the store cannot be opened through LangChain; use the raw client.
         client = runtime.providers().chroma()
-        name = current_app.config["CHROMA_COLLECTION"]
+        name = f"{current_app.config['CHROMA_COLLECTION']}_u{int(owner_id)}"
         if name in [c.name for c in client.list_collections()]:
             client.get_collection(name).delete(where={"document_id": int(document_id)})
 
 
 def delete(document):
     """Remove the row, its vectors and its file (when no other document uses it)."""
-    document_id, sha256 = document.id, document.sha256
+    document_id, owner_id, sha256 = document.id, document.user_id, document.sha256
     db.session.delete(document)
     db.session.commit()
-    _remove_vectors(document_id)
+    _remove_vectors(document_id, owner_id)
     others = db.session.scalar(select(func.count(Document.id)).where(Document.sha256 == sha256))
     if not others:
         blob_path(sha256).unlink(missing_ok=True)
@@ -207,6 +207,7 @@ def process(document_id):
     if not _claim(document_id):
         return None
     document = db.session.get(Document, document_id)
+    owner_id = document.user_id
     config = current_app.config
     try:
         store = runtime.providers().vector_store()
@@ -224,7 +225,7 @@ def process(document_id):
             progress=_Progress(document.id),
         )
     except Cancelled:
-        _remove_vectors(document_id)
+        _remove_vectors(document_id, owner_id)
         return None
     except IngestError as exc:
         _finish(document_id, status=FAILED, error=str(exc))
@@ -255,5 +256,5 @@ def process(document_id):
         chunks_total=result.chunks,
     )
     if db.session.get(Document, document_id, populate_existing=True) is None:
-        _remove_vectors(document_id)  # deleted during the last write
+        _remove_vectors(document_id, owner_id)  # deleted during the last write
     return result

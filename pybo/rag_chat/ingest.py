@@ -51,7 +51,7 @@ def ingest_pdf(
         raise IngestError("색인할 수 있는 문장이 없습니다 (내용이 너무 짧거나 깨져 있습니다).")
     extracted = time.perf_counter()
     progress(chunks_total=len(chunks), chunks_done=0)
-    store.delete_document(document_id)  # re-index: nothing stale, nothing twice
+    store.delete_document(document_id, owner_id)  # re-index: nothing stale, nothing twice
     for start in range(0, len(chunks), batch_size):
         batch = chunks[start : start + batch_size]
         store.add(document_id, owner_id, filename, batch)

@@ -182,13 +182,17 @@ class Providers:
         from pybo.rag_chat.store import VectorStore
 
         embeddings = self.embeddings()
-        chroma = Chroma(
-            collection_name=self.settings.collection,
-            embedding_function=embeddings,
-            client=self.chroma(),
-            collection_metadata={"hnsw:space": "cosine"},
-        )
-        return VectorStore(chroma, embeddings)
+        client = self.chroma()
+
+        def open_collection(name):
+            return Chroma(
+                collection_name=name,
+                embedding_function=embeddings,
+                client=client,
+                collection_metadata={"hnsw:space": "cosine"},
+            )
+
+        return VectorStore(open_collection, embeddings, prefix=self.settings.collection)
 
     def forget(self, key):
         """Drop a cached object (e.g. after `flask models download`)."""

@@ -1,0 +1,254 @@
+"""RAG speed: ingestion overhead, retrieval at 100,000 chunks, time to first token.
+
+    python benchmarks/rag.py                 # tiny offline models (about a minute)
+    python benchmarks/rag.py --shape real    # random weights in ko-sroberta's real shape
+    python benchmarks/rag.py --embedding resources/models/ko-sroberta \\
+                             --llm resources/models/gemma-3n-E2B-it    # the real models
+
+Prints three figures, each beside the part that belongs to the model itself:
+1. ingestion wall time of a Korean PDF vs. pure embedding time of the same chunks
+   (target: overhead <= 15%);
+2. retrieval p50 for one user holding N chunks (target <= 30 ms at 100,000), for all
+   of their documents and for one document;
+3. chat request -> first SSE token, minus the model's own time to its first token
+   (target <= 50 ms).
+"""
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+KORQUAD = ROOT.parent / "shared" / "data" / "korquad" / "KorQuAD_v1.0_dev.json"
+PASSWORD = "bench-password"
+
+
+def korean_paragraphs(count):
+    """KorQuAD dev paragraphs when the dataset is beside the repo, else generated text."""
+    if KORQUAD.is_file():
+        data = json.loads(KORQUAD.read_text())
+        return [p["context"] for a in data["data"] for p in a["paragraphs"]][:count]
+    import random
+
+    from benchmarks.board import sentence
+
+    rng = random.Random(1)
+    return [" ".join(sentence(rng, 12) for _ in range(6)) for _ in range(count)]
+
+
+def p50_p95(samples):
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def build_models(shape, workdir):
+    from tests.fixtures.tiny_models import build_tiny_embedder, build_tiny_gemma
+
+    llm = str(build_tiny_gemma(workdir / "llm"))
+    if shape == "tiny":
+        return str(build_tiny_embedder(workdir / "emb")), llm
+    real = build_tiny_embedder(
+        workdir / "emb-real", hidden=768, layers=12, heads=12, vocab_size=32000,
+        corpus=korean_paragraphs(1000),
+    )  # fmt: skip
+    return str(real), llm
+
+
+def make_app(workdir, embedding, llm, max_new_tokens):
+    from config import TestConfig
+    from pybo import create_app
+    from pybo.auth import service
+    from pybo.extensions import db
+    from pybo.question import search
+
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}",
+        "UPLOAD_DIR": str(workdir / "upload"),
+        "VECTOR_STORE_DIR": str(workdir / "vs"),
+        "EMBEDDING_MODEL": embedding,
+        "LLM_MODEL": llm,
+        "LLM_MAX_NEW_TOKENS": max_new_tokens,
+    }
+    app = create_app(type("BenchConfig", (TestConfig,), settings))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        with db.engine.begin() as connection:
+            search.ensure_index(connection)
+        service.signup("bench", "bench@example.com", PASSWORD)
+    return app
+
+
+def bench_ingestion(app, pages):
+    from pybo.rag_chat import runtime
+    from pybo.rag_chat.chunking import split_pages
+    from pybo.rag_chat.ingest import ingest_pdf
+    from pybo.rag_chat.pdf import extract_pages, open_pdf
+    from tests.fixtures.pdfs import pdf_bytes
+
+    path = Path(app.config["UPLOAD_DIR"]) / "bench.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf_bytes(korean_paragraphs(pages)))
+    with app.app_context():
+        store = runtime.providers().vector_store()
+        tokenizer, max_seq = runtime.providers().embedding_tokenizer()
+        store.embeddings.embed_documents(["워밍업 문장입니다."] * 8)
+        t0 = time.perf_counter()
+        result = ingest_pdf(
+            path, document_id=999_999, owner_id=999_999, filename="bench.pdf", store=store,
+            tokenizer=tokenizer, max_seq_length=max_seq,
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        chunks = split_pages(extract_pages(open_pdf(path, 10_000))[0], tokenizer, max_seq)
+        texts = [chunk.text for chunk in chunks]
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), 64):
+            store.embeddings.embed_documents(texts[start : start + 64])
+        embed = time.perf_counter() - t0
+        tokens = [len(tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+        store.delete_document(999_999, 999_999)
+    overhead = (wall - embed) / embed * 100
+    print(f"ingestion: {result.pages} pages -> {result.chunks} chunks "
+          f"(mean {statistics.mean(tokens):.0f}, max {max(tokens)} tokens of {max_seq - 2}): "
+          f"wall {wall:.2f} s (extract+chunk {result.extract_seconds:.2f} s), "
+          f"pure embedding {embed:.2f} s -> overhead {overhead:+.1f}% (target <= 15%)")  # fmt: skip
+
+
+def fill_store(store, owner_id, n_chunks, dim):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    have = store.count(owner_id)
+    t0 = time.perf_counter()
+    collection = store.collection(owner_id)
+    for start in range(have, n_chunks, 5000):
+        size = min(5000, n_chunks - start)
+        vectors = rng.standard_normal((size, dim)).astype("float32")
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        metadatas = [
+            {"document_id": (start + i) // 100, "owner_id": owner_id, "page": 1 + i % 30,
+             "chunk": (start + i) % 100, "filename": "bench.pdf"}
+            for i in range(size)
+        ]  # fmt: skip
+        collection.add(
+            ids=[f"{(start + i) // 100}:{(start + i) % 100}" for i in range(size)],
+            embeddings=vectors.tolist(), metadatas=metadatas, documents=["본문"] * size,
+        )  # fmt: skip
+    if n_chunks > have:
+        print(f"retrieval: stored {n_chunks - have:,} chunks ({dim}-d) in "
+              f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+
+
+def bench_retrieval(app, n_chunks, repeat):
+    from pybo.rag_chat import runtime
+
+    owner = 424_242  # a user of its own, so earlier steps' chunks don't mix in
+    queries = ["정기예금 금리는 얼마인가요?", "플라스크 라우팅", "계약서 보증금", "서울의 인구"]
+    with app.app_context():
+        store = runtime.providers().vector_store()
+        dim = len(store.embeddings.embed_query("차원"))
+        fill_store(store, owner, n_chunks, dim)
+        scopes = (
+            ("all of the user's documents", None),
+            ("one document, Chroma filter", [7]),
+            ("one document, exact by id", {7: 100}),
+        )
+        for label, scope in scopes:
+            search_ms, embed_ms = [], []
+            for i in range(repeat):
+                t0 = time.perf_counter()
+                vector = store.embeddings.embed_query(queries[i % len(queries)])
+                t1 = time.perf_counter()
+                hits = store.search_by_vector(vector, owner, scope, k=4)
+                search_ms.append((time.perf_counter() - t1) * 1000)
+                embed_ms.append((t1 - t0) * 1000)
+                assert len(hits) == 4 and (scope is None or {h.document_id for h in hits} == {7})
+            s50, s95 = p50_p95(search_ms)
+            total = [a + b for a, b in zip(search_ms, embed_ms, strict=True)]
+            print(f"retrieval, {store.count(owner):,} chunks, {label}: vector search "
+                  f"p50 {s50:.1f} ms (p95 {s95:.1f}); + query embedding p50 "
+                  f"{statistics.median(embed_ms):.1f} ms = p50 {statistics.median(total):.1f} ms "
+                  "(target <= 30 ms)")  # fmt: skip
+
+
+def bench_first_token(app, repeat):
+    from pybo.rag_chat import runtime
+    from pybo.rag_chat.generation import LocalChatModel
+    from tests.fixtures.pdfs import KOREAN_PAGES, pdf_bytes
+
+    client = app.test_client()
+    client.post("/auth/login/", data={"username": "bench", "password": PASSWORD})
+    upload = {"file": (io.BytesIO(pdf_bytes(KOREAN_PAGES)), "a.pdf")}
+    client.post("/chat/documents/upload", data=upload, content_type="multipart/form-data")
+    with app.app_context():
+        runtime.runner().wait()
+    original = LocalChatModel._stream
+    model_seconds = []
+
+    def timed(self, messages, *args, **kwargs):
+        start = time.perf_counter()
+        for number, chunk in enumerate(original(self, messages, *args, **kwargs)):
+            if number == 0:
+                model_seconds.append(time.perf_counter() - start)
+            yield chunk
+
+    LocalChatModel._stream = timed
+    totals, overheads = [], []
+    try:
+        for i in range(repeat + 1):
+            conversation = client.post("/chat/new").headers["Location"].split("c=")[1]
+            model_seconds.clear()
+            t0 = time.perf_counter()
+            question = {"question": f"정기예금 금리는? ({i})"}
+            response = client.post(f"/chat/{conversation}/ask", json=question, buffered=False)
+            for piece in response.response:
+                if b"event: token" in piece:
+                    break
+            total = time.perf_counter() - t0
+            response.close()
+            if i and model_seconds:  # the first request warms up
+                totals.append(total * 1000)
+                overheads.append((total - model_seconds[0]) * 1000)
+    finally:
+        LocalChatModel._stream = original
+    o50, o95 = p50_p95(overheads)
+    print(f"first token: request -> first SSE token p50 {statistics.median(totals):.1f} ms; "
+          f"minus the model's own time to first token: p50 {o50:.1f} ms (p95 {o95:.1f}) "
+          "(target <= 50 ms)")  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", choices=["tiny", "real"], default="tiny")
+    parser.add_argument("--embedding", help="a real embedder folder (overrides --shape)")
+    parser.add_argument("--llm", help="a real LLM folder (overrides --shape)")
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--pages", type=int, default=60, help="pages of the ingestion PDF")
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--workdir", help="reuse models and the vector store between runs")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pybo-rag-bench-"))
+    models = workdir / f"models-{args.shape}"
+    if (models / "emb").exists() or (models / "emb-real").exists():
+        embedding = str(models / ("emb" if args.shape == "tiny" else "emb-real"))
+        llm = str(models / "llm")
+    else:
+        embedding, llm = build_models(args.shape, models)
+    embedding, llm = args.embedding or embedding, args.llm or llm
+    print(f"embedder: {embedding}\nllm: {llm}\nworkdir: {workdir}")
+    app = make_app(workdir, embedding, llm, args.max_new_tokens)
+    bench_ingestion(app, args.pages)
+    bench_first_token(app, min(args.repeat, 20))
+    bench_retrieval(app, args.chunks, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
