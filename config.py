@@ -79,8 +79,17 @@ class Config:
     CHROMA_PORT = _env_int("CHROMA_PORT", 8000)
     CHROMA_COLLECTION = os.environ.get("CHROMA_COLLECTION", "pybo_chunks")
 
-    # Retrieval / chat
+    # Retrieval / chat. Fusion: score | rrf | lexical | dense (see pybo/rag_chat/fusion.py).
     RAG_TOP_K = _env_int("RAG_TOP_K", 4)
+    RAG_FUSION = os.environ.get("RAG_FUSION", "score")
+    RAG_LEXICAL_WEIGHT = float(os.environ.get("RAG_LEXICAL_WEIGHT", "0.7"))
+    RAG_DENSE_WEIGHT = float(os.environ.get("RAG_DENSE_WEIGHT", "0.3"))
+    RAG_BM25_K1 = float(os.environ.get("RAG_BM25_K1", "0.9"))
+    RAG_BM25_B = float(os.environ.get("RAG_BM25_B", "0.4"))
+    RAG_CANDIDATES = _env_int("RAG_CANDIDATES", 50)
+    RAG_LEXICAL_CONTEXT = _env_int("RAG_LEXICAL_CONTEXT", 1)
+    RERANKER_MODEL = os.environ.get("RERANKER_MODEL", "")  # a CrossEncoder; off when empty
+    RERANK_TOP = _env_int("RERANK_TOP", 20)
     RAG_CHUNK_OVERLAP_TOKENS = _env_int("RAG_CHUNK_OVERLAP_TOKENS", 24)
     RAG_HISTORY_TOKENS = _env_int("RAG_HISTORY_TOKENS", 1024)
     RAG_CONTEXT_TOKENS = _env_int("RAG_CONTEXT_TOKENS", 1536)

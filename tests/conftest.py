@@ -33,13 +33,21 @@ def make_test_config(tmp_path, **overrides):
 def build_app(tmp_path, **overrides):
     app = create_app(make_test_config(tmp_path, **overrides))
     with app.app_context():
-        from pybo.question import search
-
-        db.drop_all()
-        db.create_all()
-        with db.engine.begin() as connection:
-            search.ensure_index(connection)
+        reset_database()
     return app
+
+
+def reset_database():
+    """Empty schema with the search index, on SQLite or PostgreSQL (app context)."""
+    from pybo.question import search
+
+    with db.engine.begin() as connection:
+        search.drop_index(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    db.drop_all()
+    db.create_all()
+    with db.engine.begin() as connection:
+        search.ensure_index(connection)
 
 
 @pytest.fixture
@@ -48,7 +56,6 @@ def app(tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
-        db.drop_all()
         db.engine.dispose()
 
 

@@ -43,4 +43,13 @@ def test_oversized_request_is_413(app, client, auth, users):
     ],
 )
 def test_odd_input_never_500(client, path):
-    assert client.get(path).status_code in (200, 404)
+    assert client.get(path).status_code in (200, 400, 404)
+
+
+def test_nul_bytes_are_refused_everywhere(client, auth, users):
+    auth.login()
+    assert client.get("/user/%00/").status_code == 400
+    assert client.get("/question/list/?kw=a%00b").status_code == 400
+    response = client.post("/question/create/", data={"subject": "a\x00", "content": "b"})
+    assert response.status_code == 400 and "잘못된 요청" in response.get_data(as_text=True)
+    assert client.post("/chat/1/ask", json={"question": "a\u0000"}).status_code == 400

@@ -24,20 +24,21 @@ def test_single_head():
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
 
 
+def _empty():
+    with db.engine.begin() as connection:
+        search.drop_index(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    db.drop_all()
+
+
 @pytest.fixture
 def empty_app(tmp_path):
     app = create_app(make_test_config(tmp_path))
     with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            connection.exec_driver_sql("DROP TABLE IF EXISTS question_search")
+        _empty()
     yield app
     with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            connection.exec_driver_sql("DROP TABLE IF EXISTS question_search")
+        _empty()
         db.engine.dispose()
 
 

@@ -14,7 +14,7 @@ from tests.fixtures.rag import document_states, login, upload, wait_jobs
 
 def _store(app):
     with app.app_context():
-        return runtime.providers().vector_store()
+        return runtime.retriever()
 
 
 def test_upload_reaches_ready_with_page_metadata(rag_app, rag_client, korean_pdf):
@@ -31,7 +31,7 @@ def test_upload_reaches_ready_with_page_metadata(rag_app, rag_client, korean_pdf
     assert (state["label"], state["percent"]) == ("완료", 100)
     assert state["detail"] == f"3쪽, 청크 {state['chunks_total']}개"
     store = _store(rag_app)
-    got = store.collection(1).get(
+    got = store.vectors.collection(1).get(
         where={"document_id": state["id"]}, include=["metadatas", "documents"]
     )
     pages = {m["page"] for m in got["metadatas"]}
@@ -186,14 +186,15 @@ def test_users_never_see_each_others_documents(rag_app, korean_pdf):
     )
     wait_jobs(rag_app)
     (a,), (b,) = document_states(alice), document_states(bob)
-    store = _store(rag_app)
-    assert store.count(1) == a["chunks_total"] and store.count(2) == b["chunks_total"]
-    for query in ("은행 이자", "우주선 설계도", "계약서 보증금"):
-        assert {h.document_id for h in store.search(query, owner_id=2, k=10)} == {b["id"]}
-        assert {h.document_id for h in store.search(query, owner_id=1, k=10)} == {a["id"]}
-        # naming a foreign document in the scope still finds nothing of it
-        assert store.search(query, owner_id=2, scope=[a["id"]], k=10) == []
-        assert store.search(query, owner_id=2, scope={a["id"]: a["chunks_total"]}, k=10) == []
+    with rag_app.app_context():
+        store = _store(rag_app)
+        assert store.count(1) == a["chunks_total"] and store.count(2) == b["chunks_total"]
+        for query in ("은행 이자", "우주선 설계도", "계약서 보증금"):
+            assert {h.document_id for h in store.search(query, owner_id=2, k=10)} == {b["id"]}
+            assert {h.document_id for h in store.search(query, owner_id=1, k=10)} == {a["id"]}
+            # naming a foreign document in the scope still finds nothing of it
+            assert store.search(query, owner_id=2, scope=[a["id"]], k=10) == []
+            assert store.search(query, owner_id=2, scope={a["id"]: a["chunks_total"]}, k=10) == []
     assert bob.get(f"/chat/documents/{a['id']}/file").status_code == 403
     assert bob.post(f"/chat/documents/{a['id']}/delete").status_code == 403
     assert bob.post(f"/chat/documents/{a['id']}/reindex").status_code == 403
@@ -228,8 +229,8 @@ def test_exact_scope_ranks_like_the_vector_index(rag_app, rag_client, korean_pdf
     docs = {d["id"]: d["chunks_total"] for d in document_states(rag_client)}
     store = _store(rag_app)
     for query in ("정기예금 금리", "로켓 연료", "보증금"):
-        exact = store.search(query, owner_id=1, scope=docs, k=3)
-        indexed = store.search(query, owner_id=1, scope=list(docs), k=3)
+        exact = store.vectors.search(query, owner_id=1, scope=docs, k=3)
+        indexed = store.vectors.search(query, owner_id=1, scope=list(docs), k=3)
         assert [(h.document_id, h.chunk) for h in exact] == [
             (h.document_id, h.chunk) for h in indexed
         ]

@@ -1,6 +1,6 @@
 """Request arguments and URL parts that must stay within what the database accepts."""
 
-from flask import request
+from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
 MAX_PAGE = 1_000_000
@@ -20,5 +20,26 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_bytes():
+    """No text field may carry NUL: PostgreSQL cannot store it, and no user types it.
+    Uploaded files are not form values, so PDFs are unaffected."""
+    values = [request.path, *request.args.values(), *request.form.values()]
+    if any("\x00" in v for v in values) or (
+        request.is_json and _has_nul(request.get_json(silent=True))
+    ):
+        abort(400)
+
+
 def init_app(app):
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul_bytes)

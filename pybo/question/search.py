@@ -13,8 +13,11 @@ or more characters becomes a phrase of its bigrams, which matches exactly when t
 word occurs as a substring of a word in the document; a one-character word becomes a
 prefix query. The trailing single character keeps phrases from spanning two words.
 
-SQLite stores the documents in an FTS5 table (`question_search`); other databases
-fall back to the unindexed `LIKE` search until they get an index of their own.
+SQLite stores the documents in an FTS5 table (`question_search`). PostgreSQL stores
+each question's set of bigrams as a `tsvector` with a GIN index plus the lower-cased
+words as `body`: the GIN index narrows to questions holding every bigram, and
+`body LIKE '%word%'` confirms the exact substring. Other databases fall back to the
+unindexed `LIKE` search.
 """
 
 import re
@@ -68,14 +71,35 @@ def fts_query(kw):
     return " AND ".join(terms) or None
 
 
+PG_DDL = (
+    "CREATE TABLE IF NOT EXISTS question_search ("
+    "question_id INTEGER PRIMARY KEY REFERENCES question(id) ON DELETE CASCADE, "
+    "tokens tsvector NOT NULL, body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_question_search_tokens ON question_search USING GIN (tokens)",
+)
+
+
 def uses_fts(bind):
     return bind.dialect.name == "sqlite"
+
+
+def uses_tsvector(bind):
+    return bind.dialect.name == "postgresql"
 
 
 def ensure_index(connection):
     """Create the search table where the database supports it (idempotent)."""
     if uses_fts(connection):
         connection.execute(text(FTS_DDL))
+    elif uses_tsvector(connection):
+        for statement in PG_DDL:
+            connection.execute(text(statement))
+
+
+def drop_index(connection):
+    """Drop the search table (tests and resets; `rebuild` recreates it)."""
+    suffix = " CASCADE" if uses_tsvector(connection) else ""
+    connection.execute(text(f"DROP TABLE IF EXISTS question_search{suffix}"))
 
 
 def filter_questions(query, kw, bind):
@@ -83,7 +107,35 @@ def filter_questions(query, kw, bind):
     if uses_fts(bind):
         expr = fts_query(kw)
         return query if expr is None else query.where(Question.id.in_(_matching(expr)))
+    if uses_tsvector(bind):
+        return _filter_tsvector(query, kw)
     return _filter_like(query, kw)
+
+
+def _lexemes(word):
+    return [word] if len(word) == 1 else [word[i : i + 2] for i in range(len(word) - 1)]
+
+
+def _filter_tsvector(query, kw):
+    found = query_words(kw)
+    if not found:
+        return query
+    terms = []
+    for word in found:
+        if len(word) == 1:
+            terms.append(f"'{word}':*")
+        else:
+            terms.extend(f"'{lexeme}'" for lexeme in dict.fromkeys(_lexemes(word)))
+    params = {"tsq": " & ".join(terms)}
+    likes = []
+    for i, word in enumerate(found):
+        params[f"p{i}"] = f"%{word}%"
+        likes.append(f"body LIKE :p{i}")
+    sql = text(
+        "SELECT question_id FROM question_search WHERE tokens @@ CAST(:tsq AS tsquery) AND "
+        + " AND ".join(likes)
+    ).bindparams(**params)
+    return query.where(Question.id.in_(sql.columns(column("question_id", Integer))))
 
 
 def _matching(expr):
@@ -127,7 +179,23 @@ def _filter_like(query, kw):
     return query.where(and_(*conditions)) if conditions else query
 
 
-def _document_for(connection, question_id):
+def _pg_row(*texts):
+    found = list(chain.from_iterable(words(t) for t in texts))
+    lexemes = set()
+    for word in found:
+        lexemes.update(_lexemes(word))
+        lexemes.add(word[-1])
+    return {"lexemes": sorted(lexemes) or [" "], "body": " ".join(found)}
+
+
+PG_UPSERT = text(
+    "INSERT INTO question_search(question_id, tokens, body) "
+    "VALUES (:id, array_to_tsvector(CAST(:lexemes AS text[])), :body) "
+    "ON CONFLICT (question_id) DO UPDATE SET tokens = EXCLUDED.tokens, body = EXCLUDED.body"
+)
+
+
+def _document_texts(connection, question_id):
     row = connection.execute(
         select(Question.subject, Question.content, User.username)
         .join(User, Question.user_id == User.id)
@@ -140,26 +208,40 @@ def _document_for(connection, question_id):
         .join(User, Answer.user_id == User.id)
         .where(Answer.question_id == question_id)
     ).all()
-    return document_tokens(*row, *chain.from_iterable(answers))
+    return [*row, *chain.from_iterable(answers)]
+
+
+def _reindex_pg(connection, question_ids):
+    for qid in question_ids:
+        texts = _document_texts(connection, qid)
+        if texts is None:
+            connection.execute(
+                text("DELETE FROM question_search WHERE question_id = :id"), {"id": qid}
+            )
+        else:
+            connection.execute(PG_UPSERT, {"id": qid, **_pg_row(*texts)})
 
 
 def reindex(connection, question_ids):
     """Rewrite the search documents of `question_ids` (removing deleted ones)."""
+    if uses_tsvector(connection):
+        _reindex_pg(connection, question_ids)
+        return
     if not uses_fts(connection):
         return
     for qid in question_ids:
         connection.execute(text("DELETE FROM question_search WHERE rowid = :id"), {"id": qid})
-        tokens = _document_for(connection, qid)
-        if tokens is not None:
+        texts = _document_texts(connection, qid)
+        if texts is not None:
             connection.execute(
                 text("INSERT INTO question_search(rowid, tokens) VALUES (:id, :tokens)"),
-                {"id": qid, "tokens": tokens},
+                {"id": qid, "tokens": document_tokens(*texts)},
             )
 
 
 def rebuild(connection, batch=2000):
     """Rebuild every search document (after bulk loads or a restore)."""
-    if not uses_fts(connection):
+    if not (uses_fts(connection) or uses_tsvector(connection)):
         return 0
     ensure_index(connection)
     connection.execute(text("DELETE FROM question_search"))
@@ -175,13 +257,17 @@ def rebuild(connection, batch=2000):
             User, Question.user_id == User.id
         )
     ).all()
-    insert = text("INSERT INTO question_search(rowid, tokens) VALUES (:id, :tokens)")
     for start in range(0, len(rows), batch):
+        part = rows[start : start + batch]
+        if uses_tsvector(connection):
+            params = [{"id": q, **_pg_row(s, c, u, *answers.get(q, ()))} for q, s, c, u in part]
+            connection.execute(PG_UPSERT, params)
+            continue
         connection.execute(
-            insert,
+            text("INSERT INTO question_search(rowid, tokens) VALUES (:id, :tokens)"),
             [
-                {"id": qid, "tokens": document_tokens(s, c, u, *answers.get(qid, ()))}
-                for qid, s, c, u in rows[start : start + batch]
+                {"id": q, "tokens": document_tokens(s, c, u, *answers.get(q, ()))}
+                for q, s, c, u in part
             ],
         )
     return len(rows)
@@ -217,5 +303,13 @@ def _keep_index_current(session, _context):
 
 
 def include_object(_obj, name, type_, reflected, _compare_to):
-    """Alembic filter: the FTS5 table and its shadow tables are not in the models."""
-    return not (type_ == "table" and reflected and name.startswith("question_search"))
+    """Alembic filter: the search tables (FTS5 and its shadow tables, or PostgreSQL's)
+    and their indexes are not in the models."""
+    if (
+        type_ in ("table", "index")
+        and reflected
+        and name
+        and name.startswith(("question_search", "ix_question_search"))
+    ):
+        return False
+    return True

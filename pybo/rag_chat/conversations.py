@@ -135,7 +135,7 @@ def stream(app, job):
     try:
         with app.app_context():
             llm = runtime.chat_model(app)
-            store = runtime.providers(app).vector_store()
+            store = runtime.retriever(app)
             gate = runtime.gate(app)
         entered = gate.try_enter()
         if not entered:

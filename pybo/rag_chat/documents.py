@@ -117,10 +117,14 @@ def own_ready_ids(user, ids):
     )
 
 
-def _remove_vectors(document_id, owner_id):
+def _remove_chunks(document_id, owner_id):
+    """Remove a document's chunks from both indexes."""
     try:
-        runtime.providers().vector_store().delete_document(document_id, owner_id)
+        runtime.retriever().delete_document(document_id, owner_id)
     except ModelUnavailable:
+        from pybo.rag_chat.chunks import SqlChunks
+
+        SqlChunks().delete(document_id, owner_id)
         # No embedder: the store cannot be opened through LangChain; use the raw client.
         client = runtime.providers().chroma()
         name = f"{current_app.config['CHROMA_COLLECTION']}_u{int(owner_id)}"
@@ -133,7 +137,7 @@ def delete(document):
     document_id, owner_id, sha256 = document.id, document.user_id, document.sha256
     db.session.delete(document)
     db.session.commit()
-    _remove_vectors(document_id, owner_id)
+    _remove_chunks(document_id, owner_id)
     others = db.session.scalar(select(func.count(Document.id)).where(Document.sha256 == sha256))
     if not others:
         blob_path(sha256).unlink(missing_ok=True)
@@ -210,7 +214,7 @@ def process(document_id):
     owner_id = document.user_id
     config = current_app.config
     try:
-        store = runtime.providers().vector_store()
+        store = runtime.retriever()
         tokenizer, max_seq = runtime.providers().embedding_tokenizer()
         result = ingest_pdf(
             blob_path(document.sha256),
@@ -225,7 +229,7 @@ def process(document_id):
             progress=_Progress(document.id),
         )
     except Cancelled:
-        _remove_vectors(document_id, owner_id)
+        _remove_chunks(document_id, owner_id)
         return None
     except IngestError as exc:
         _finish(document_id, status=FAILED, error=str(exc))
@@ -256,5 +260,5 @@ def process(document_id):
         chunks_total=result.chunks,
     )
     if db.session.get(Document, document_id, populate_existing=True) is None:
-        _remove_vectors(document_id, owner_id)  # deleted during the last write
+        _remove_chunks(document_id, owner_id)  # deleted during the last write
     return result

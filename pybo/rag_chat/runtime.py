@@ -61,6 +61,7 @@ def providers(app=None):
                 chroma_host=config["CHROMA_HOST"],
                 chroma_port=config["CHROMA_PORT"],
                 collection=config["CHROMA_COLLECTION"],
+                reranker=config["RERANKER_MODEL"],
             )
         )
 
@@ -77,6 +78,47 @@ def gate(app=None):
         return GenerationGate(slots)
 
     return _once("gate", build, app)
+
+
+def retrieval_settings(config):
+    from pybo.rag_chat.fusion import METHODS, FusionSettings
+    from pybo.rag_chat.hybrid import RetrievalSettings
+
+    method = config["RAG_FUSION"]
+    if method not in METHODS:
+        raise ValueError(f"RAG_FUSION must be one of {', '.join(METHODS)}, not {method!r}")
+    return RetrievalSettings(
+        fusion=FusionSettings(method, config["RAG_LEXICAL_WEIGHT"], config["RAG_DENSE_WEIGHT"]),
+        k1=config["RAG_BM25_K1"],
+        b=config["RAG_BM25_B"],
+        candidates=config["RAG_CANDIDATES"],
+        context=config["RAG_LEXICAL_CONTEXT"],
+        rerank_top=config["RERANK_TOP"],
+    )
+
+
+def retriever(app=None):
+    """The hybrid retriever over the vector store and the chunk table (cached)."""
+    app = app or current_app._get_current_object()
+
+    def build():
+        from pybo.rag_chat.chunks import SqlChunks
+        from pybo.rag_chat.hybrid import HybridRetriever
+
+        chosen = providers(app)
+        return HybridRetriever(
+            chosen.vector_store(),
+            SqlChunks(),
+            retrieval_settings(app.config),
+            reranker=chosen.reranker(),
+        )
+
+    state = _state(app)
+    if "retriever" not in state:
+        built = build()  # may raise ModelUnavailable; cached only once it works
+        with _lock:
+            state.setdefault("retriever", built)
+    return state["retriever"]
 
 
 def chat_model(app=None):

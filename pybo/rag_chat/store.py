@@ -29,6 +29,7 @@ class Hit:
     chunk: int
     filename: str
     score: float
+    lexical_score: float = 0.0
 
     def as_source(self, snippet_chars=200):
         return {
@@ -39,6 +40,13 @@ class Hit:
             "snippet": self.text[:snippet_chars],
             "score": round(self.score, 4),
         }
+
+
+def _cosines(embeddings, vector):
+    matrix = np.asarray(embeddings, dtype=np.float32)
+    query = np.asarray(vector, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+    return matrix @ query / np.where(norms == 0, 1.0, norms)
 
 
 def document_filter(scope):
@@ -135,6 +143,15 @@ class VectorStore:
             if int(doc.metadata["owner_id"]) == int(owner_id)
         ]
 
+    def cosine(self, vector, owner_id, keys):
+        """{key: cosine} for chunk keys `"{document_id}:{chunk}"` (missing keys are left out)."""
+        if not keys:
+            return {}
+        got = self.collection(owner_id).get(ids=list(keys), include=["embeddings"])
+        if not got["ids"]:
+            return {}
+        return dict(zip(got["ids"], _cosines(got["embeddings"], vector).tolist(), strict=True))
+
     def _exact(self, vector, owner_id, scope, k):
         """Exact cosine ranking of a small scope, fetched by chunk id."""
         ids = [f"{int(doc)}:{i}" for doc, count in scope.items() for i in range(int(count))]
@@ -145,10 +162,7 @@ class VectorStore:
         )
         if not got["ids"]:
             return []
-        matrix = np.asarray(got["embeddings"], dtype=np.float32)
-        query = np.asarray(vector, dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
-        scores = matrix @ query / np.where(norms == 0, 1.0, norms)
+        scores = _cosines(got["embeddings"], vector)
         hits = []
         for i in np.argsort(-scores)[:k]:
             meta = got["metadatas"][i]

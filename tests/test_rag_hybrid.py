@@ -1,0 +1,280 @@
+"""Kiwi lexical retrieval, fusion, the per-process index cache, reranking and `flask rag eval`."""
+
+import json
+
+import pytest
+
+from pybo.rag_chat import evaluation, lexical, providers
+from pybo.rag_chat.fusion import FusionSettings, fuse
+from pybo.rag_chat.hybrid import HybridRetriever, MemoryChunks, RetrievalSettings
+from tests.fixtures import korean_qa
+from tests.fixtures.pdfs import pdf_bytes
+from tests.fixtures.rag import document_states, login, make_rag_app, upload, wait_jobs
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("은행은 예금을 받는다", {"은행", "예금"}),
+        ("은행에서 대출을", {"은행", "대출"}),
+        ("보증금은 5,000만 원이다", {"보증금", "5000"}),
+        ("2024년 기준금리", {"2024", "기준", "금리"}),
+        ("계약서 제3조에 따라", {"계약서", "3"}),
+        ("Flask와 Python 3.11을 쓴다", {"flask", "python", "3.11"}),
+        ("서울특별시", {"서울", "특별시"}),
+    ],
+)
+def test_korean_analysis(text, expected):
+    assert expected <= set(lexical.analyze(text)), lexical.analyze(text)
+
+
+def test_particle_glued_query_finds_the_word():
+    index = lexical.LexicalIndex(["a", "b"], lexical.analyze_many(["은행 창구", "우체국 창구"]))
+    assert [key for key, _ in index.top(lexical.analyze("은행은 어디"), 5)] == ["a"]
+    assert index.top(lexical.analyze("없는단어"), 5) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("score", ["x", "y", "z"]),  # 0.7*1+0.3*0.8, 0.7*0.6+0.3*0.9, 0.7*0.2+0.3*0.1
+        ("rrf", ["x", "y", "z"]),  # 0.7/61+0.3/62, 0.7/62+0.3/61, 0.7/63+0.3/63
+        ("lexical", ["x", "y", "z"]),
+        ("dense", ["y", "x", "z"]),
+    ],
+)
+def test_fuse_methods(method, expected):
+    lexical_scores = {"x": 10.0, "y": 6.0, "z": 2.0}
+    dense_scores = {"y": 0.9, "x": 0.8, "z": 0.1}
+    assert fuse(lexical_scores, dense_scores, FusionSettings(method, 0.7, 0.3)) == expected
+
+
+def test_fusion_ties_follow_bm25():
+    lexical_scores = {"a:1": 3.0, "a:2": 3.0, "b:1": 1.0}
+    dense_scores = {"a:1": 0.5, "a:2": 0.5, "b:1": 0.5}
+    ranked = fuse(lexical_scores, dense_scores, FusionSettings("score", 1.0, 0.0))
+    assert ranked == fuse(lexical_scores, dense_scores, FusionSettings("lexical"))
+
+
+def test_lexical_context_adds_same_page_neighbours():
+    from pybo.rag_chat.hybrid import ChunkRow, with_context
+
+    rows = [
+        ChunkRow("1:0", 1, 1, 0, "f", "", ["은행"]),
+        ChunkRow("1:1", 1, 1, 1, "f", "", ["금리"]),
+        ChunkRow("1:2", 1, 2, 2, "f", "", ["대출"]),  # another page: not a neighbour
+    ]
+    assert with_context(rows, 1) == [["은행", "금리"], ["금리", "은행"], ["대출"]]
+    assert with_context(rows, 0) == [["은행"], ["금리"], ["대출"]]
+
+
+def _fixture_retriever(tmp_path, tiny_models, settings=None):
+    settings = settings or RetrievalSettings()
+    embeddings = providers.load_embeddings(tiny_models["embedding"])
+    client = providers.chroma_client(providers.ModelSettings("", "", vector_dir=str(tmp_path)))
+    store = providers.make_vector_store(client, embeddings, "fixture")
+    retriever = HybridRetriever(store, MemoryChunks(), settings)
+    data = evaluation.load_squad_data(korean_qa.squad_json(), "fixture")
+    tokenizer = embeddings._client.tokenizer
+    evaluation.index_corpus(data, retriever, tokenizer, 128)
+    return retriever, data
+
+
+def test_default_fusion_never_worse_than_its_inputs(tmp_path, tiny_models):
+    retriever, data = _fixture_retriever(tmp_path, tiny_models)
+    results = evaluation.evaluate(data, retriever, ["lexical", "dense", None])
+    for metric in ("recall@1", "recall@3", "recall@5", "mrr@10"):
+        best = max(results["lexical"][metric], results["dense"][metric])
+        assert results[None][metric] >= best, (metric, results)
+    assert results["lexical"]["recall@1"] >= 0.9  # Kiwi BM25 alone on this set
+
+
+def test_owner_and_document_filters_apply_to_lexical(rag_app, korean_pdf):
+    alice, bob = rag_app.test_client(), rag_app.test_client()
+    login(alice, "alice")
+    login(bob, "bob")
+    upload(alice, korean_pdf, "은행.pdf")
+    upload(
+        alice,
+        pdf_bytes(["우주선 설계도와 로켓 엔진 출력 계산표입니다. 연료는 액체 수소입니다."]),
+        "우주.pdf",
+    )
+    upload(
+        bob,
+        pdf_bytes(["밥의 은행 거래 내역과 정기예금 금리 메모입니다. 적금 만기일도 적었습니다."]),
+        "밥.pdf",
+    )
+    wait_jobs(rag_app)
+    ids = {d["filename"]: d["id"] for d in document_states(alice) + document_states(bob)}
+    with rag_app.app_context():
+        from pybo.rag_chat import runtime
+
+        retriever = runtime.retriever()
+        found = {
+            h.document_id for h in retriever.search("은행 정기예금 금리", 1, k=10, method="lexical")
+        }
+        assert found == {ids["은행.pdf"]}
+        bobs = {
+            h.document_id for h in retriever.search("은행 정기예금 금리", 2, k=10, method="lexical")
+        }
+        assert bobs == {ids["밥.pdf"]}
+        scoped = retriever.search("은행 우주선", 1, scope=[ids["우주.pdf"]], k=10, method="lexical")
+        assert {h.document_id for h in scoped} == {ids["우주.pdf"]}
+        assert retriever.search("은행", 2, scope=[ids["은행.pdf"]], k=10) == []
+
+
+def test_index_follows_add_delete_and_reindex(rag_app, rag_client, korean_pdf):
+    from pybo.extensions import db
+    from pybo.rag_chat import runtime
+    from pybo.rag_chat.models import Chunk
+
+    login(rag_client)
+    upload(
+        rag_client,
+        pdf_bytes(["우주선 설계도와 로켓 엔진 출력 계산표입니다. 연료는 액체 수소입니다."]),
+    )
+    wait_jobs(rag_app)
+    (doc,) = document_states(rag_client)
+
+    def lexical_docs(query):
+        with rag_app.app_context():
+            return {
+                h.document_id for h in runtime.retriever().search(query, 1, k=5, method="lexical")
+            }
+
+    assert lexical_docs("로켓 연료") == {doc["id"]}
+    for _ in range(2):
+        rag_client.post(f"/chat/documents/{doc['id']}/reindex")
+        wait_jobs(rag_app)
+    with rag_app.app_context():
+        rows = db.session.scalar(
+            db.select(db.func.count(Chunk.id)).where(Chunk.document_id == doc["id"])
+        )
+        assert rows == doc["chunks_total"]
+    assert lexical_docs("로켓 연료") == {doc["id"]}
+    rag_client.post(f"/chat/documents/{doc['id']}/delete")
+    assert lexical_docs("로켓 연료") == set()
+    with rag_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Chunk.id))) == 0
+
+
+def test_a_second_process_sees_new_chunks(tmp_path, tiny_models, rag_app, rag_client):
+    """Two app instances on one database and vector store (two web processes, or a web
+    process and a worker): the one that did not write rebuilds its cached index."""
+    from pybo import create_app
+    from pybo.rag_chat import runtime
+    from tests.conftest import make_test_config
+
+    config = make_test_config(
+        tmp_path, EMBEDDING_MODEL=tiny_models["embedding"], LLM_MODEL=tiny_models["llm"],
+        CHROMA_COLLECTION="test_chunks",
+    )  # fmt: skip
+    other = create_app(config)  # same tmp_path: the same database file and vector store
+    login(rag_client)
+    upload(
+        rag_client,
+        pdf_bytes(["첫 번째 문서는 김치와 된장의 발효 과정을 설명합니다. 유산균이 중요합니다."]),
+    )
+    wait_jobs(rag_app)
+    with other.app_context():
+        first = runtime.retriever().search("발효 유산균", 1, k=5, method="lexical")
+        assert len(first) >= 1
+    upload(
+        rag_client,
+        pdf_bytes(["두 번째 문서는 로켓 엔진과 액체 수소 연료 탱크를 설명합니다. 추력이 큽니다."]),
+    )
+    wait_jobs(rag_app)
+    with other.app_context():
+        second = runtime.retriever().search("로켓 엔진 추력", 1, k=5, method="lexical")
+        assert {h.filename for h in second} == {"문서.pdf"} and "로켓" in second[0].text
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory, tiny_models):
+    """A CrossEncoder folder (BERT, one label) with the tiny embedder's tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    path = tmp_path_factory.mktemp("reranker")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models["embedding"])
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, num_labels=1)  # fmt: skip
+    torch.manual_seed(3)
+    BertForSequenceClassification(config).save_pretrained(str(path))
+    tokenizer.save_pretrained(str(path))
+    return str(path)
+
+
+def test_reranker_orders_the_fused_top(tmp_path, tiny_models, tiny_cross_encoder):
+    retriever, data = _fixture_retriever(tmp_path, tiny_models, RetrievalSettings(rerank_top=5))
+    reranker = providers.load_reranker(tiny_cross_encoder)
+    query = data.queries[0]
+    fused = retriever.search(query, 0, k=5, rerank=False)
+    retriever.reranker = reranker
+    reranked = retriever.search(query, 0, k=5)
+    scores = reranker.predict([(query, hit.text) for hit in fused])
+    expected = [fused[i].chunk for i in sorted(range(len(fused)), key=lambda i: -float(scores[i]))]
+    assert [hit.chunk for hit in reranked] == expected
+
+
+def test_reranker_from_config(tmp_path, tiny_models, tiny_cross_encoder):
+    from pybo.rag_chat import runtime
+
+    app = make_rag_app(tmp_path, tiny_models, RERANKER_MODEL=tiny_cross_encoder)
+    with app.app_context():
+        assert runtime.retriever().reranker is not None
+
+
+def _write_autorag(folder):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    corpus = {
+        "doc_id": [f"d{i}" for i in range(len(korean_qa.PASSAGES))],
+        "contents": korean_qa.PASSAGES,
+    }
+    qa = {
+        "qid": [f"q{i}" for i in range(len(korean_qa.QUESTIONS))],
+        "query": [q for q, _ in korean_qa.QUESTIONS],
+        "retrieval_gt": [[[f"d{g}"]] for _, g in korean_qa.QUESTIONS],
+        "generation_gt": [["-"] for _ in korean_qa.QUESTIONS],
+    }
+    pq.write_table(pa.table(corpus), folder / "corpus.parquet")
+    pq.write_table(pa.table(qa), folder / "qa.parquet")
+
+
+@pytest.mark.parametrize("kind", ["squad", "autorag"])
+def test_eval_command_end_to_end(rag_app, tmp_path, kind):
+    if kind == "squad":
+        dataset = tmp_path / "tiny_squad.json"
+        dataset.write_text(json.dumps(korean_qa.squad_json(), ensure_ascii=False), encoding="utf-8")
+    else:
+        dataset = tmp_path / "autorag"
+        _write_autorag(dataset)
+    out = tmp_path / "out"
+    result = rag_app.test_cli_runner().invoke(
+        args=["rag", "eval", str(dataset), "--out", str(out), "--modes", "lexical,dense,hybrid,rrf"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "recall@1" in result.output and "hybrid" in result.output
+    report = json.loads((out / "retrieval_eval.json").read_text())
+    assert report["queries"] == len(korean_qa.QUESTIONS) and report["passages"] == 12
+    assert set(report["results"]) == {"lexical", "dense", "hybrid", "rrf"}
+    assert report["results"]["lexical"]["recall@1"] >= 0.9
+    assert (out / "retrieval_eval.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list((tmp_path / "vector_store").glob("*eval*"))  # users' store untouched
+
+
+def test_eval_command_rejects_bad_input(rag_app, tmp_path):
+    bad = tmp_path / "data.txt"
+    bad.write_text("nothing")
+    runner = rag_app.test_cli_runner()
+    assert "데이터셋을 읽을 수 없습니다" in runner.invoke(args=["rag", "eval", str(bad)]).output
+    good = tmp_path / "d.json"
+    good.write_text(json.dumps(korean_qa.squad_json(), ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(args=["rag", "eval", str(good), "--modes", "magic"]).exit_code != 0
+    assert (
+        "RERANKER_MODEL"
+        in runner.invoke(args=["rag", "eval", str(good), "--modes", "rerank"]).output
+    )
