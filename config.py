@@ -98,6 +98,11 @@ class Config:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
     JOB_WORKERS = _env_int("JOB_WORKERS", 1)
+    JOB_LEASE_SECONDS = _env_int("JOB_LEASE_SECONDS", 120)  # a silent job is presumed dead
+    JOB_RETRIES = _env_int("JOB_RETRIES", 5)
+    JOB_RETRY_SECONDS = float(os.environ.get("JOB_RETRY_SECONDS", "2"))  # doubles each retry
+    JOB_VISIBILITY_TIMEOUT = _env_int("JOB_VISIBILITY_TIMEOUT", 3600)  # Redis redelivery
+    INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 64)
 
 
 class DevelopmentConfig(Config):

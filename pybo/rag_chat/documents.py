@@ -1,19 +1,20 @@
-"""Document rules: upload (content-addressed, deduplicated), process, delete, re-index."""
+"""Document rules: upload (content-addressed, deduplicated), delete, re-index.
+
+The ingestion job itself is `ingest_job.process`."""
 
 import hashlib
 import logging
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from pybo.extensions import db
 from pybo.rag_chat import runtime
-from pybo.rag_chat.models import FAILED, PENDING, PROCESSING, READY, Document
-from pybo.rag_chat.pdf import IngestError, looks_like_pdf
+from pybo.rag_chat.models import PENDING, READY, Document
+from pybo.rag_chat.pdf import looks_like_pdf
 from pybo.rag_chat.providers import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,6 @@ MAX_FILENAME = 200
 
 class UploadError(ValueError):
     """The upload was refused; the message is for the user."""
-
-
-class Cancelled(Exception):
-    """The document disappeared while it was being processed."""
 
 
 def upload_dir():
@@ -117,7 +114,7 @@ def own_ready_ids(user, ids):
     )
 
 
-def _remove_chunks(document_id, owner_id):
+def remove_chunks(document_id, owner_id):
     """Remove a document's chunks from both indexes."""
     try:
         runtime.retriever().delete_document(document_id, owner_id)
@@ -137,7 +134,7 @@ def delete(document):
     document_id, owner_id, sha256 = document.id, document.user_id, document.sha256
     db.session.delete(document)
     db.session.commit()
-    _remove_chunks(document_id, owner_id)
+    remove_chunks(document_id, owner_id)
     others = db.session.scalar(select(func.count(Document.id)).where(Document.sha256 == sha256))
     if not others:
         blob_path(sha256).unlink(missing_ok=True)
@@ -149,116 +146,3 @@ def reindex(document):
     document.pages_done = document.chunks_done = 0
     db.session.commit()
     runtime.runner().submit(document.id)
-
-
-def _claim(document_id):
-    """Move pending/processing -> processing atomically; False if gone or already done."""
-    result = db.session.execute(
-        update(Document)
-        .where(Document.id == document_id, Document.status.in_((PENDING, PROCESSING)))
-        .values(status=PROCESSING, attempts=Document.attempts + 1, error=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
-
-
-class _Progress:
-    """Writes progress to the row at most every `interval` s; raises Cancelled if deleted."""
-
-    def __init__(self, document_id, interval=0.5):
-        self.document_id = document_id
-        self.interval = interval
-        self.values = {}
-        self.last = 0.0
-
-    def __call__(self, **values):
-        self.values.update(values)
-        now = time.monotonic()
-        final = values.get("chunks_done") and values.get("chunks_done") == self.values.get(
-            "chunks_total"
-        )
-        if now - self.last >= self.interval or final or "chunks_total" in values:
-            self.flush()
-            self.last = now
-
-    def flush(self):
-        result = db.session.execute(
-            update(Document)
-            .where(Document.id == self.document_id)
-            .values(**self.values)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        if result.rowcount == 0:
-            raise Cancelled(self.document_id)
-
-
-def _finish(document_id, **values):
-    db.session.execute(
-        update(Document)
-        .where(Document.id == document_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-
-
-def process(document_id):
-    """The ingestion job for one document (idempotent; runs in an app context)."""
-    from pybo.rag_chat.ingest import ingest_pdf
-
-    if not _claim(document_id):
-        return None
-    document = db.session.get(Document, document_id)
-    owner_id = document.user_id
-    config = current_app.config
-    try:
-        store = runtime.retriever()
-        tokenizer, max_seq = runtime.providers().embedding_tokenizer()
-        result = ingest_pdf(
-            blob_path(document.sha256),
-            document_id=document.id,
-            owner_id=document.user_id,
-            filename=document.filename,
-            store=store,
-            tokenizer=tokenizer,
-            max_seq_length=max_seq,
-            max_pages=config["MAX_PDF_PAGES"],
-            overlap=config["RAG_CHUNK_OVERLAP_TOKENS"],
-            progress=_Progress(document.id),
-        )
-    except Cancelled:
-        _remove_chunks(document_id, owner_id)
-        return None
-    except IngestError as exc:
-        _finish(document_id, status=FAILED, error=str(exc))
-        return None
-    except ModelUnavailable as exc:
-        _finish(
-            document_id,
-            status=FAILED,
-            error=f"임베딩 모델이 없습니다 ({exc.reason}). "
-            f"관리자가 `{exc.hint}` 를 실행한 뒤 다시 색인하세요.",
-        )
-        return None
-    except Exception as exc:
-        log.exception("ingestion of document %s failed", document_id)
-        _finish(document_id, status=FAILED, error=f"처리 중 오류가 발생했습니다: {exc}")
-        raise
-    warning = None
-    if result.garbage_pages:
-        shown = ", ".join(str(n) for n in result.garbage_pages[:10])
-        warning = f"글자가 깨진 {len(result.garbage_pages)}개 페이지는 제외했습니다 (p. {shown})."
-    _finish(
-        document_id,
-        status=READY,
-        warning=warning,
-        pages_done=result.pages,
-        pages_total=result.pages,
-        chunks_done=result.chunks,
-        chunks_total=result.chunks,
-    )
-    if db.session.get(Document, document_id, populate_existing=True) is None:
-        _remove_chunks(document_id, owner_id)  # deleted during the last write
-    return result

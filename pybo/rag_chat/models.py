@@ -59,6 +59,7 @@ class Document(db.Model):
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     chunks_done: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    job_token: Mapped[str | None] = mapped_column(String(36))  # the job that holds the lease
     create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
     update_date: Mapped[datetime] = mapped_column(DateTime, default=now, onupdate=now)
 

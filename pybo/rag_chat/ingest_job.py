@@ -1,0 +1,165 @@
+"""The ingestion job for one document, safe to run twice, late, or after a crash.
+
+A job first takes the document's lease: `pending -> processing` with a fresh token, or a
+`processing` document whose holder has not written for JOB_LEASE_SECONDS (a crashed
+worker or a restarted server). Every progress write is conditional on the token and
+doubles as the heartbeat; a job whose document was deleted, re-queued or taken over
+sees its write match no row and stops (`Cancelled`). Transient database or network
+failures release the lease and raise `Retry` for the runner's backoff.
+"""
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from pybo.extensions import db
+from pybo.models import now
+from pybo.rag_chat import runtime
+from pybo.rag_chat.documents import blob_path, remove_chunks
+from pybo.rag_chat.models import FAILED, PENDING, PROCESSING, READY, Document
+from pybo.rag_chat.pdf import IngestError
+from pybo.rag_chat.providers import ModelUnavailable
+
+log = logging.getLogger(__name__)
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+class Cancelled(Exception):
+    """The job lost its document: deleted, re-queued, or its lease taken over."""
+
+
+class Retry(Exception):
+    """A transient failure: the runner retries with backoff."""
+
+
+def claim(document_id):
+    """The lease token, or None when the document is gone, done, or held by a live job."""
+    token = str(uuid.uuid4())
+    stale = now() - timedelta(seconds=current_app.config["JOB_LEASE_SECONDS"])
+    takeable = or_(
+        Document.status == PENDING,
+        (Document.status == PROCESSING) & (Document.update_date < stale),
+    )
+    result = db.session.execute(
+        update(Document)
+        .where(Document.id == document_id, takeable)
+        .values(status=PROCESSING, attempts=Document.attempts + 1, error=None,
+                job_token=token, update_date=now())
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def write(document_id, token, **values):
+    """Update the row while this job holds the lease; the write is the heartbeat."""
+    result = db.session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.job_token == token)
+        .values(update_date=now(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount == 0:
+        raise Cancelled(document_id)
+
+
+class Progress:
+    """Writes progress at most every `interval` seconds (and at each phase change)."""
+
+    def __init__(self, document_id, token, interval=0.5):
+        self.document_id = document_id
+        self.token = token
+        self.interval = interval
+        self.values = {}
+        self.last = 0.0
+
+    def __call__(self, **values):
+        self.values.update(values)
+        moment = time.monotonic()
+        total = self.values.get("chunks_total")
+        final = bool(total) and values.get("chunks_done") == total
+        if moment - self.last >= self.interval or final or "chunks_total" in values:
+            write(self.document_id, self.token, **self.values)
+            self.last = moment
+
+
+def _ready_values(result):
+    warning = None
+    if result.garbage_pages:
+        shown = ", ".join(str(n) for n in result.garbage_pages[:10])
+        warning = f"글자가 깨진 {len(result.garbage_pages)}개 페이지는 제외했습니다 (p. {shown})."
+    return {
+        "status": READY, "warning": warning, "job_token": None,
+        "pages_done": result.pages, "pages_total": result.pages,
+        "chunks_done": result.chunks, "chunks_total": result.chunks,
+    }  # fmt: skip
+
+
+def _fail(document_id, token, message):
+    try:
+        write(document_id, token, status=FAILED, error=message, job_token=None)
+    except Cancelled:
+        log.info("document %s changed hands before its failure was recorded", document_id)
+
+
+def _release(document_id, token):
+    """Give the lease back (pending again) so the retry can claim it at once."""
+    try:
+        write(document_id, token, status=PENDING, job_token=None)
+    except (Cancelled, *TRANSIENT):
+        db.session.rollback()  # the lease expires by itself
+
+
+def _model_message(exc):
+    return (
+        f"임베딩 모델이 없습니다 ({exc.reason}). "
+        f"관리자가 `{exc.hint}` 를 실행한 뒤 다시 색인하세요."
+    )
+
+
+def process(document_id):
+    """Index one document (runs in an app context). Returns the IngestResult or None."""
+    from pybo.rag_chat.ingest import ingest_pdf
+
+    token = claim(document_id)
+    if token is None:
+        return None
+    document = db.session.get(Document, document_id)
+    owner_id, config = document.user_id, current_app.config
+    try:
+        tokenizer, max_seq = runtime.providers().embedding_tokenizer()
+        result = ingest_pdf(
+            blob_path(document.sha256), document_id=document.id, owner_id=owner_id,
+            filename=document.filename, store=runtime.retriever(), tokenizer=tokenizer,
+            max_seq_length=max_seq, max_pages=config["MAX_PDF_PAGES"],
+            overlap=config["RAG_CHUNK_OVERLAP_TOKENS"], batch_size=config["INGEST_BATCH_SIZE"],
+            progress=Progress(document_id, token),
+        )  # fmt: skip
+        write(document_id, token, **_ready_values(result))
+        return result
+    except Cancelled:
+        db.session.rollback()
+        if db.session.get(Document, document_id, populate_existing=True) is None:
+            remove_chunks(document_id, owner_id)  # deleted: nothing of it may stay behind
+        return None
+    except TRANSIENT as exc:
+        db.session.rollback()
+        log.warning("transient failure on document %s, retrying: %s", document_id, exc)
+        _release(document_id, token)
+        raise Retry(str(exc)) from exc
+    except IngestError as exc:
+        _fail(document_id, token, str(exc))
+    except ModelUnavailable as exc:
+        _fail(document_id, token, _model_message(exc))
+    except Exception as exc:
+        log.exception("ingestion of document %s failed", document_id)
+        db.session.rollback()
+        _fail(document_id, token, f"처리 중 오류가 발생했습니다: {exc}")
+        raise
+    return None
