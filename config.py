@@ -80,11 +80,12 @@ class Config:
     CHROMA_COLLECTION = os.environ.get("CHROMA_COLLECTION", "pybo_chunks")
 
     # Retrieval / chat. Fusion: score | rrf | lexical | dense (see pybo/rag_chat/fusion.py).
+    # Defaults measured on KorQuAD dev with `flask rag eval` (README, "Korean retrieval").
     RAG_TOP_K = _env_int("RAG_TOP_K", 4)
     RAG_FUSION = os.environ.get("RAG_FUSION", "score")
-    RAG_LEXICAL_WEIGHT = float(os.environ.get("RAG_LEXICAL_WEIGHT", "0.7"))
-    RAG_DENSE_WEIGHT = float(os.environ.get("RAG_DENSE_WEIGHT", "0.3"))
-    RAG_BM25_K1 = float(os.environ.get("RAG_BM25_K1", "0.9"))
+    RAG_LEXICAL_WEIGHT = float(os.environ.get("RAG_LEXICAL_WEIGHT", "0.9"))
+    RAG_DENSE_WEIGHT = float(os.environ.get("RAG_DENSE_WEIGHT", "0.1"))
+    RAG_BM25_K1 = float(os.environ.get("RAG_BM25_K1", "0.7"))
     RAG_BM25_B = float(os.environ.get("RAG_BM25_B", "0.4"))
     RAG_CANDIDATES = _env_int("RAG_CANDIDATES", 50)
     RAG_LEXICAL_CONTEXT = _env_int("RAG_LEXICAL_CONTEXT", 1)

@@ -1,5 +1,6 @@
 """flaskr-style fixtures: an app on a temporary database, a client, an auth helper."""
 
+import hashlib
 import os
 
 import pytest
@@ -12,7 +13,7 @@ if os.environ.get("HF_HUB_OFFLINE") != "1":  # pragma: no cover - guard for loca
 from pybo import create_app  # noqa: E402
 from pybo.extensions import db  # noqa: E402
 
-pytest_plugins = ["tests.fixtures.board", "tests.fixtures.rag"]
+pytest_plugins = ["tests.fixtures.board", "tests.fixtures.rag", "tests.fixtures.live"]
 
 
 def make_test_config(tmp_path, **overrides):
@@ -25,6 +26,10 @@ def make_test_config(tmp_path, **overrides):
         "UPLOAD_DIR": str(tmp_path / "upload"),
         "VECTOR_STORE_DIR": str(tmp_path / "vector_store"),
         "MODEL_DIR": str(tmp_path / "models"),
+        # One prefix per test directory: tests sharing a Chroma server never meet.
+        "CHROMA_COLLECTION": "t" + hashlib.sha1(str(tmp_path).encode()).hexdigest()[:12],
+        "CHROMA_HOST": os.environ.get("TEST_CHROMA_HOST", ""),
+        "CHROMA_PORT": int(os.environ.get("TEST_CHROMA_PORT", "8000")),
         **overrides,
     }
     return type("LocalTestConfig", (TestConfig,), attrs)
@@ -67,3 +72,11 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (the browser tests screenshot failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

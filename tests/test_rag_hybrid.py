@@ -167,7 +167,7 @@ def test_a_second_process_sees_new_chunks(tmp_path, tiny_models, rag_app, rag_cl
 
     config = make_test_config(
         tmp_path, EMBEDDING_MODEL=tiny_models["embedding"], LLM_MODEL=tiny_models["llm"],
-        CHROMA_COLLECTION="test_chunks",
+        CHROMA_COLLECTION=rag_app.config["CHROMA_COLLECTION"],
     )  # fmt: skip
     other = create_app(config)  # same tmp_path: the same database file and vector store
     login(rag_client)

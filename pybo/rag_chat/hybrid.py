@@ -58,7 +58,7 @@ class MemoryChunks:
 @dataclass(frozen=True)
 class RetrievalSettings:
     fusion: FusionSettings = FusionSettings()
-    k1: float = 0.9
+    k1: float = 0.7
     b: float = 0.4
     candidates: int = 50  # from each retriever, before fusion
     rerank_top: int = 20
