@@ -26,12 +26,12 @@ class Chunk:
 
 
 def token_count(tokenizer, text):
-    return len(tokenizer.encode(text, add_special_tokens=False))
+    return len(tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
 
 def _cut_by_tokens(tokenizer, text, limit):
     """Cut `text` on token boundaries into pieces of at most `limit` tokens."""
-    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     offsets = encoding["offset_mapping"]
     pieces = []
     for start in range(0, len(offsets), limit):

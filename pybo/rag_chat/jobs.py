@@ -169,7 +169,7 @@ def celery_init_app(app):
     from pybo.rag_chat.ingest_job import Retry
 
     @celery.task(
-        name=TASK_NAME, bind=True, autoretry_for=(Retry,),
+        name=TASK_NAME, bind=True, shared=False, autoretry_for=(Retry,),
         retry_backoff=max(1, int(config["JOB_RETRY_SECONDS"])),
         retry_backoff_max=300, retry_jitter=True, max_retries=config["JOB_RETRIES"],
     )  # fmt: skip

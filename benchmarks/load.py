@@ -1,0 +1,224 @@
+"""Load: 50 board users and 4 chat streams against gunicorn on loopback for 60 s.
+
+    python benchmarks/load.py                       # tiny models, SQLite, 60 s
+    python benchmarks/load.py --seconds 30 --users 20 --workers 2 --threads 32
+
+Starts `gunicorn pybo:create_app()` (production config, threads) on a free loopback port
+with a seeded board and one indexed PDF per chat user, then runs the load and prints
+request counts, p50/p95/p99 latency and errors per kind, and whether any chat stream
+received another user's sources (mixed streams). Every request loop stops by itself.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PASSWORD = "load-password"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(workdir, n_users, n_chat, n_questions):
+    from benchmarks.board import seed
+    from config import TestConfig
+    from pybo import create_app
+    from pybo.auth import service
+    from pybo.extensions import db
+    from tests.fixtures.tiny_models import build_tiny_embedder, build_tiny_gemma
+
+    models = {"EMBEDDING_MODEL": str(build_tiny_embedder(workdir / "emb")),
+              "LLM_MODEL": str(build_tiny_gemma(workdir / "llm"))}  # fmt: skip
+    url = f"sqlite:///{workdir / 'load.db'}"
+    app = create_app(type("LoadConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    seed(app, n_questions, random.Random(3))  # users user1..user1000 (unusable passwords)
+    with app.app_context():
+        for i in range(n_users + n_chat):
+            service.signup(f"load{i}", f"load{i}@example.com", PASSWORD)
+        db.session.remove()
+    return url, models
+
+
+def start_server(workdir, url, models, workers, threads):
+    port = free_port()
+    env = {**os.environ, "PYBO_CONFIG": "production", "SECRET_KEY": "load-secret",
+           "DATABASE_URL": url, "UPLOAD_DIR": str(workdir / "upload"),
+           "VECTOR_STORE_DIR": str(workdir / "vs"), "LLM_MAX_NEW_TOKENS": "32",
+           "LLM_MAX_CONCURRENT": "4", "HF_HUB_OFFLINE": "1", **models}  # fmt: skip
+    log = open(workdir / "gunicorn.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+         str(workers), "--threads", str(threads), "--timeout", "0", "pybo:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError((workdir / "gunicorn.log").read_text())
+
+
+def session_for(base, username):
+    import requests
+
+    session = requests.Session()
+    token = csrf(session, base, "/auth/login/")
+    form = {"username": username, "password": PASSWORD, "csrf_token": token}
+    session.post(base + "/auth/login/", data=form, allow_redirects=False)
+    return session
+
+
+def csrf(session, base, path):
+    page = session.get(base + path).text
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.samples = {}
+        self.errors = {}
+
+    def add(self, kind, ms, ok):
+        with self.lock:
+            self.samples.setdefault(kind, []).append(ms)
+            if not ok:
+                self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def board_user(base, username, stop, stats, n_questions):
+    session = session_for(base, username)
+    rng = random.Random(username)
+    paths = [
+        lambda: "/question/list/",
+        lambda: f"/question/list/?page={rng.randint(2, 500)}",
+        lambda: "/question/list/?so=" + rng.choice(["recommend", "popular"]),
+        lambda: "/question/list/?kw=" + rng.choice(["은행", "플라스크 배포", "금리", "서버"]),
+        lambda: f"/question/detail/{rng.randint(1, n_questions)}/",
+    ]
+    while not stop.is_set():
+        path = rng.choice(paths)()
+        t0 = time.perf_counter()
+        try:
+            ok = session.get(base + path, timeout=30).status_code == 200
+        except Exception:  # noqa: BLE001 - counted as an error
+            ok = False
+        stats.add("board", (time.perf_counter() - t0) * 1000, ok)
+
+
+def chat_user(base, username, stop, stats, mixed):
+    from tests.fixtures.pdfs import pdf_bytes
+
+    session = session_for(base, username)
+    token = csrf(session, base, "/chat/documents/")
+    text = f"{username}의 문서: 고유 번호 {username} 은행 금리와 예금 이자에 대한 설명입니다."
+    session.post(base + "/chat/documents/upload", data={"csrf_token": token},
+                 files={"file": (f"{username}.pdf", pdf_bytes([text]))})  # fmt: skip
+    own = None
+    while own is None and not stop.is_set():
+        docs = session.get(base + "/chat/documents/status").json()["documents"]
+        if docs and docs[0]["status"] == "ready":
+            own = docs[0]["id"]
+        time.sleep(0.2)
+    while not stop.is_set():
+        token = csrf(session, base, "/chat/")
+        location = session.post(base + "/chat/new", data={"csrf_token": token},
+                                allow_redirects=False).headers["Location"]  # fmt: skip
+        conversation = location.split("c=")[1]
+        t0, first, ok, event = time.perf_counter(), None, False, None
+        try:
+            ask = f"{base}/chat/{conversation}/ask"
+            headers = {"X-CSRFToken": token}
+            with session.post(
+                ask, json={"question": "금리는?"}, headers=headers, stream=True, timeout=120
+            ) as r:
+                for line in r.iter_lines(decode_unicode=True):
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        data = json.loads(line[6:])
+                        if event == "token" and first is None:
+                            first = time.perf_counter()
+                        if event == "sources" and {s["document_id"] for s in data["sources"]} - {
+                            own
+                        }:
+                            mixed.append(username)
+                        ok = ok or event == "done"
+        except Exception:  # noqa: BLE001 - counted as an error
+            ok = False
+        stats.add("chat stream (whole answer)", (time.perf_counter() - t0) * 1000, ok)
+        if first:
+            stats.add("chat first token", (first - t0) * 1000, True)
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--chat", type=int, default=4)
+    parser.add_argument("--questions", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=32)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    workdir = Path(tempfile.mkdtemp(prefix="pybo-load-"))
+    url, models = prepare(workdir, args.users, args.chat, args.questions)
+    process, base = start_server(workdir, url, models, args.workers, args.threads)
+    stats, mixed, stop = Stats(), [], threading.Event()
+    try:
+        threads = [
+            threading.Thread(
+                target=chat_user, args=(base, f"load{args.users + i}", stop, stats, mixed)
+            )
+            for i in range(args.chat)
+        ]
+        threads += [
+            threading.Thread(
+                target=board_user, args=(base, f"load{i}", stop, stats, args.questions)
+            )
+            for i in range(args.users)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in threads:
+            thread.join(150)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+    print(f"{args.users} board users + {args.chat} chat streams, {args.seconds} s, gunicorn "
+          f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores")  # fmt: skip
+    print(f"{'kind':28s} {'count':>7s} {'errors':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s}")
+    for kind, values in stats.samples.items():
+        print(f"{kind:28s} {len(values):7d} {stats.errors.get(kind, 0):7d} "
+              f"{statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
+              f"{percentile(values, 0.99):8.1f}")  # fmt: skip
+    print(f"mixed streams: {len(mixed)}")
+
+
+if __name__ == "__main__":
+    main()
