@@ -55,16 +55,17 @@ def prepare(workdir, n_users, n_chat, n_questions):
     return url, models
 
 
-def start_server(workdir, url, models, workers, threads):
+def start_server(workdir, url, models, workers, threads, concurrent=0):
     port = free_port()
     env = {**os.environ, "PYBO_CONFIG": "production", "SECRET_KEY": "load-secret",
            "DATABASE_URL": url, "UPLOAD_DIR": str(workdir / "upload"),
            "VECTOR_STORE_DIR": str(workdir / "vs"), "LLM_MAX_NEW_TOKENS": "32",
-           "LLM_MAX_CONCURRENT": "4", "HF_HUB_OFFLINE": "1", **models}  # fmt: skip
+           "LLM_MAX_CONCURRENT": str(concurrent), "HF_HUB_OFFLINE": "1", **models}  # fmt: skip
     log = open(workdir / "gunicorn.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "--threads", str(threads), "--timeout", "0", "pybo:create_app()"],
+         str(workers), "--threads", str(threads), "--timeout", "0", "--keep-alive", "30",
+         "pybo:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     for _ in range(300):
@@ -96,15 +97,18 @@ class Stats:
         self.lock = threading.Lock()
         self.samples = {}
         self.errors = {}
+        self.reasons = {}
 
-    def add(self, kind, ms, ok):
+    def add(self, kind, ms, ok, reason=None):
         with self.lock:
             self.samples.setdefault(kind, []).append(ms)
             if not ok:
                 self.errors[kind] = self.errors.get(kind, 0) + 1
+                key = f"{kind}: {reason}"
+                self.reasons[key] = self.reasons.get(key, 0) + 1
 
 
-def board_user(base, username, stop, stats, n_questions):
+def board_user(base, username, stop, stats, n_questions, think):
     session = session_for(base, username)
     rng = random.Random(username)
     paths = [
@@ -118,10 +122,13 @@ def board_user(base, username, stop, stats, n_questions):
         path = rng.choice(paths)()
         t0 = time.perf_counter()
         try:
-            ok = session.get(base + path, timeout=30).status_code == 200
-        except Exception:  # noqa: BLE001 - counted as an error
-            ok = False
-        stats.add("board", (time.perf_counter() - t0) * 1000, ok)
+            status = session.get(base + path, timeout=30).status_code
+            ok, reason = status == 200, f"HTTP {status} {path.split('?')[0]}"
+        except Exception as exc:  # noqa: BLE001 - counted as an error
+            ok, reason = False, type(exc).__name__
+        stats.add("board", (time.perf_counter() - t0) * 1000, ok, reason)
+        if think:
+            stop.wait(rng.uniform(0.5 * think, 1.5 * think))  # a person reading the page
 
 
 def chat_user(base, username, stop, stats, mixed):
@@ -182,11 +189,21 @@ def main():
     parser.add_argument("--questions", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument(
+        "--generations", type=int, default=0,
+        help="LLM_MAX_CONCURRENT per worker (0: the default, 1 on CPU)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean seconds a board user waits between pages (0: no pause)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     workdir = Path(tempfile.mkdtemp(prefix="pybo-load-"))
     url, models = prepare(workdir, args.users, args.chat, args.questions)
-    process, base = start_server(workdir, url, models, args.workers, args.threads)
+    process, base = start_server(workdir, url, models, args.workers, args.threads, args.generations)
     stats, mixed, stop = Stats(), [], threading.Event()
     try:
         threads = [
@@ -197,7 +214,7 @@ def main():
         ]
         threads += [
             threading.Thread(
-                target=board_user, args=(base, f"load{i}", stop, stats, args.questions)
+                target=board_user, args=(base, f"load{i}", stop, stats, args.questions, args.think)
             )
             for i in range(args.users)
         ]
@@ -210,14 +227,18 @@ def main():
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
-    print(f"{args.users} board users + {args.chat} chat streams, {args.seconds} s, gunicorn "
-          f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores")  # fmt: skip
+    print(f"{args.users} board users (think time {args.think} s) + {args.chat} chat streams "
+          f"(LLM_MAX_CONCURRENT {args.generations or 'default'}), "
+          f"{args.seconds} s, gunicorn {args.workers} workers x {args.threads} threads, "
+          f"{os.cpu_count()} cores")  # fmt: skip
     print(f"{'kind':28s} {'count':>7s} {'errors':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s}")
     for kind, values in stats.samples.items():
         print(f"{kind:28s} {len(values):7d} {stats.errors.get(kind, 0):7d} "
               f"{statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
               f"{percentile(values, 0.99):8.1f}")  # fmt: skip
     print(f"mixed streams: {len(mixed)}")
+    for reason, count in sorted(stats.reasons.items()):
+        print(f"error: {reason} x{count}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def _init_logging(app):
 
 def _init_extensions(app):
     from pybo import models  # noqa: F401  (registers the tables with the metadata)
-    from pybo.common import args, errors, filters
+    from pybo.common import args, errors, filters, sqlite  # noqa: F401 (sqlite: pragmas)
     from pybo.extensions import bootstrap, csrf, db, login_manager, migrate
     from pybo.question import search
     from pybo.rag_chat import models as rag_models  # noqa: F401

@@ -18,6 +18,7 @@ fi
 if [ "${1:-}" = "--prod" ]; then
     export PYBO_CONFIG=production
     exec gunicorn --bind "127.0.0.1:${PORT}" --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-8}" \
+        --keep-alive 30 \
         --timeout 0 "pybo:create_app()"
 fi
 exec flask run --host 127.0.0.1 --port "$PORT"

@@ -31,7 +31,10 @@ def _csrf_error(error):
 
 
 def _server_error(error):
+    from pybo.extensions import db
+
     log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()  # the page itself reads the session (navbar user)
     return _render(500)
 
 

@@ -48,8 +48,8 @@ def render_detail(question, form, status=200):
 
 @bp.route("/detail/<int:question_id>/")
 def detail(question_id):
+    service.count_view(question_id)
     question = db.get_or_404(Question, question_id)
-    service.count_view(question)
     return render_detail(question, AnswerForm())
 
 
