@@ -111,9 +111,11 @@ class HybridRetriever:
 
     # ---- writing (the ingestion sink) ----
     def add(self, document_id, owner_id, filename, chunks, vectors=None):
+        """Rows first: with a database that enforces the document foreign key, a deleted
+        document fails here, before any vector of the batch is written."""
         token_lists = lexical.analyze_many([chunk.text for chunk in chunks])
-        self.vectors.add(document_id, owner_id, filename, chunks, vectors)
         self.chunks.add(document_id, owner_id, filename, chunks, token_lists)
+        self.vectors.add(document_id, owner_id, filename, chunks, vectors)
 
     def delete_document(self, document_id, owner_id):
         self.vectors.delete_document(document_id, owner_id)

@@ -144,9 +144,7 @@ def process(document_id):
         write(document_id, token, **_ready_values(result))
         return result
     except Cancelled:
-        db.session.rollback()
-        if db.session.get(Document, document_id, populate_existing=True) is None:
-            remove_chunks(document_id, owner_id)  # deleted: nothing of it may stay behind
+        _cleanup_if_deleted(document_id, owner_id)
         return None
     except TRANSIENT as exc:
         db.session.rollback()
@@ -158,8 +156,18 @@ def process(document_id):
     except ModelUnavailable as exc:
         _fail(document_id, token, _model_message(exc))
     except Exception as exc:
+        if _cleanup_if_deleted(document_id, owner_id):
+            return None  # e.g. a foreign-key error because the document was deleted
         log.exception("ingestion of document %s failed", document_id)
-        db.session.rollback()
         _fail(document_id, token, f"처리 중 오류가 발생했습니다: {exc}")
         raise
     return None
+
+
+def _cleanup_if_deleted(document_id, owner_id):
+    """True (after removing its chunks) when the document was deleted under the job."""
+    db.session.rollback()
+    if db.session.get(Document, document_id, populate_existing=True) is not None:
+        return False
+    remove_chunks(document_id, owner_id)  # nothing of a deleted document may stay behind
+    return True
