@@ -246,3 +246,22 @@ def test_killed_worker_is_recovered_without_duplicates(celery_app_env):
     assert state["status"] == "ready", state
     assert _chunk_rows(app, state["id"]) == state["chunks_total"]
     assert _vectors(app, 1, state["id"]) == state["chunks_total"]
+
+
+def test_a_restarted_server_recovers_on_its_first_request(rag_app, rag_client, korean_pdf):
+    """A server app (not testing, as under run.sh) starts its runner, and with it the
+    recovery, on the first request; a document the previous run left pending is indexed."""
+    from pybo import create_app
+    from tests.conftest import make_test_config
+
+    login(rag_client)
+    document_id = _stuck(rag_app, rag_client, korean_pdf, "pending", age_seconds=0)
+    keep = ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR", "VECTOR_STORE_DIR", "CHROMA_COLLECTION",
+            "CHROMA_HOST", "CHROMA_PORT", "EMBEDDING_MODEL", "LLM_MODEL")  # fmt: skip
+    settings = {key: rag_app.config[key] for key in keep}
+    restarted = create_app(make_test_config(Path("/unused"), TESTING=False, **settings))
+    assert "runner" not in restarted.extensions["rag_chat"]
+    restarted.test_client().get("/question/list/")  # any first request
+    assert "runner" in restarted.extensions["rag_chat"]
+    wait_jobs(restarted)
+    assert _chunk_rows(rag_app, document_id) > 0

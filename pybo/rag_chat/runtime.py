@@ -32,6 +32,16 @@ class GenerationGate:
 
 def init_app(app):
     app.extensions["rag_chat"] = {}
+    if app.testing or app.config["CELERY_BROKER_URL"]:
+        return  # Celery workers recover on start (pybo/worker.py)
+
+    @app.before_request
+    def _start_job_runner():
+        """The first request a server process handles starts its in-process runner,
+        which re-queues documents a previous run left unfinished. (Not at create_app:
+        CLI commands such as `flask db upgrade` build the app too, then exit.)"""
+        if "runner" not in app.extensions["rag_chat"]:
+            runner(app)
 
 
 def _state(app=None):
