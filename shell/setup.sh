@@ -19,16 +19,22 @@ fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
 
-want_files=(requirements.txt)
+# One stamp per set: the dev set includes the runtime one, so after test.sh, run.sh
+# has nothing to install (and the other way round only the test tools are added).
+runtime_digest="$(sha256sum requirements.txt | cut -d' ' -f1)"
 if [ "${PYBO_DEV:-0}" = "1" ]; then
-    want_files+=(requirements-dev.txt)
+    want_files=(requirements.txt requirements-dev.txt)
+    stamp="$VENV/.pybo-requirements-dev"
+else
+    want_files=(requirements.txt)
+    stamp="$VENV/.pybo-requirements"
 fi
-stamp="$VENV/.pybo-requirements"
 digest="$(cat "${want_files[@]}" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "[setup] installing ${want_files[*]} (first run: a few minutes)"
     python -m pip install --disable-pip-version-check -q --upgrade pip
     python -m pip install --disable-pip-version-check -q "${want_files[@]/#/-r}"
     echo "$digest" > "$stamp"
+    echo "$runtime_digest" > "$VENV/.pybo-requirements"
 fi
 export FLASK_APP=pybo
