@@ -16,6 +16,7 @@ from pybo.extensions import db
 from pybo.models import now
 from pybo.rag_chat import ingest_job, runtime
 from pybo.rag_chat.models import Chunk, Document
+from tests.fixtures.live import process_env
 from tests.fixtures.pdfs import KOREAN_PAGES, pdf_bytes
 from tests.fixtures.rag import document_states, login, make_rag_app, upload, wait_jobs
 
@@ -165,23 +166,7 @@ def celery_app_env(tmp_path, tiny_models):
         from pybo.auth import service
 
         service.signup("alice", "alice@example.com", "password123")
-    config = app.config
-    env = {
-        **os.environ,
-        "PYBO_CONFIG": "development",
-        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-        "UPLOAD_DIR": config["UPLOAD_DIR"],
-        "VECTOR_STORE_DIR": config["VECTOR_STORE_DIR"],
-        "EMBEDDING_MODEL": config["EMBEDDING_MODEL"],
-        "LLM_MODEL": config["LLM_MODEL"],
-        "CHROMA_COLLECTION": config["CHROMA_COLLECTION"],
-        "CHROMA_HOST": config["CHROMA_HOST"],
-        "CHROMA_PORT": str(config["CHROMA_PORT"]),
-        "CELERY_BROKER_URL": REDIS_URL,
-        "JOB_LEASE_SECONDS": "3",
-        "INGEST_BATCH_SIZE": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = process_env(app.config, PYBO_CONFIG="development", **settings)
     workers = []
 
     def start_worker():
