@@ -139,72 +139,60 @@ class HybridRetriever:
             self._cache[owner_id] = (version, built)
             return built
 
-    def lexical_scores(self, query, owner_id, scope=None, k=None):
-        index = self.owner_index(owner_id)
-        allowed = None
-        if scope is not None:
-            wanted = {int(d) for d in scope}
-            allowed = lambda key: int(key.split(":", 1)[0]) in wanted  # noqa: E731
-        return index, dict(index.index.top(lexical.analyze(query), k or self.settings.candidates,
-                                           allowed))  # fmt: skip
-
     def search(self, query, owner_id, scope=None, k=4, method=None, vector=None, rerank=True):
         """Top-k `Hit`s among the owner's documents (`scope`: None, ids or {id: chunks}).
 
         `method` overrides the configured fusion; `vector` is a precomputed query vector;
-        the reranker (when configured) reorders fused results unless `rerank` is False."""
+        the reranker (when configured) reorders fused results unless `rerank` is False.
+        The query is analyzed once and BM25 scores every chunk once per call."""
         if scope is not None and not scope:
             return []
         fusion = self.settings.fusion
         if method is not None:
             fusion = FusionSettings(method, fusion.lexical_weight, fusion.dense_weight)
         n = max(self.settings.candidates, k)
-        lexical_hits, dense_hits, index = {}, {}, None
+        rows, lexical_hits, dense_hits, hits = {}, {}, {}, {}
+        scores = index = None
         if fusion.method != "dense":
-            index, lexical_hits = self.lexical_scores(query, owner_id, scope, n)
-        texts = {}
+            owner = self.owner_index(owner_id)
+            rows, index = owner.rows, owner.index
+            scores = index.scores(lexical.analyze(query))
+            lexical_hits = dict(index.top_scores(scores, n, _in_scope(scope)))
         if fusion.method != "lexical":
             if vector is None:
                 vector = self.embeddings.embed_query(query)
             for hit in self.vectors.search_by_vector(vector, owner_id, scope, k=n):
-                dense_hits[f"{hit.document_id}:{hit.chunk}"] = hit.score
-                texts[f"{hit.document_id}:{hit.chunk}"] = hit
-            if fusion.method == "score":
-                self._fill_missing(query, vector, owner_id, index, lexical_hits, dense_hits)
+                key = f"{hit.document_id}:{hit.chunk}"
+                dense_hits[key], hits[key] = hit.score, hit
+        if fusion.method == "score":  # both scores for every candidate, computed exactly
+            missing = [key for key in lexical_hits if key not in dense_hits]
+            dense_hits.update(self.vectors.cosine(vector, owner_id, missing))
+            for key in dense_hits:
+                if key not in lexical_hits:
+                    position = index.position.get(key)
+                    lexical_hits[key] = 0.0 if position is None else float(scores[position])
         ranked = fuse(lexical_hits, dense_hits, fusion)
+        for key in ranked[: max(k, self.settings.rerank_top)]:
+            if key not in hits:
+                row = rows[key]
+                hits[key] = Hit(row.text, row.document_id, row.page, row.chunk, row.filename, 0.0)
         if rerank and self.reranker is not None and fusion.method in ("score", "rrf"):
-            ranked = self._rerank(query, ranked, owner_id, texts)
-        return [self._hit(key, owner_id, texts, lexical_hits, dense_hits) for key in ranked[:k]]
+            ranked = self._rerank(query, ranked, hits)
+        for key in ranked[:k]:
+            hits[key].score = round(dense_hits.get(key, 0.0), 4)
+            hits[key].lexical_score = round(lexical_hits.get(key, 0.0), 4)
+        return [hits[key] for key in ranked[:k]]
 
-    def _fill_missing(self, query, vector, owner_id, index, lexical_hits, dense_hits):
-        """Score fusion needs both scores for every candidate: compute the missing ones."""
-        missing_dense = [key for key in lexical_hits if key not in dense_hits]
-        dense_hits.update(self.vectors.cosine(vector, owner_id, missing_dense))
-        missing_lexical = [key for key in dense_hits if key not in lexical_hits]
-        if missing_lexical and index is not None and len(index.index):
-            scores = index.index.scores(lexical.analyze(query))
-            for key in missing_lexical:
-                position = index.index.position.get(key)
-                lexical_hits[key] = float(scores[position]) if position is not None else 0.0
-
-    def _rerank(self, query, ranked, owner_id, texts):
+    def _rerank(self, query, ranked, hits):
         top = ranked[: self.settings.rerank_top]
-        passages = [self._text(key, owner_id, texts) for key in top]
-        scores = self.reranker.predict([(query, passage) for passage in passages])
+        scores = self.reranker.predict([(query, hits[key].text) for key in top])
         order = sorted(range(len(top)), key=lambda i: -float(scores[i]))
         return [top[i] for i in order] + ranked[len(top) :]
 
-    def _text(self, key, owner_id, texts):
-        if key in texts:
-            return texts[key].text
-        return self.owner_index(owner_id).rows[key].text
 
-    def _hit(self, key, owner_id, texts, lexical_hits, dense_hits):
-        if key in texts:
-            hit = texts[key]
-        else:
-            row = self.owner_index(owner_id).rows[key]
-            hit = Hit(row.text, row.document_id, row.page, row.chunk, row.filename, 0.0)
-        hit.score = round(dense_hits.get(key, 0.0), 4)
-        hit.lexical_score = round(lexical_hits.get(key, 0.0), 4)
-        return hit
+def _in_scope(scope):
+    """A key filter for the lexical side (vectors are filtered by the store itself)."""
+    if scope is None:
+        return None
+    wanted = {int(d) for d in scope}
+    return lambda key: int(key.split(":", 1)[0]) in wanted

@@ -79,9 +79,12 @@ class LexicalIndex:
     def top(self, query_tokens, k, allowed=None):
         """[(key, score)] of the best `k` chunks with a positive score, optionally only
         those whose key passes `allowed(key)`."""
+        return self.top_scores(self.scores(query_tokens), k, allowed)
+
+    def top_scores(self, scores, k, allowed=None):
+        """`top` over scores already computed with `scores` (one BM25 pass per query)."""
         import numpy as np
 
-        scores = self.scores(query_tokens)
         if allowed is not None:
             mask = np.fromiter((allowed(key) for key in self.keys), bool, len(self.keys))
             scores = np.where(mask, scores, 0.0)

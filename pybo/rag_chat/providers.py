@@ -166,18 +166,19 @@ def measurement_embeddings(name, device="cpu"):
     return load_embeddings(name, device)
 
 
-class Providers:
-    """Lazily built, cached, thread-safe models and vector store for one app."""
+class OnceCache:
+    """Objects built once on first use, thread-safe.
 
-    def __init__(self, settings):
-        self.settings = settings
+    A slow build (a model load) blocks only callers of the same key, so builds may use
+    other keys; a failed build is not cached, so installing a model fixes it without a
+    restart."""
+
+    def __init__(self):
         self._lock = threading.Lock()
         self._key_locks = {}
         self._cache = {}
 
-    def _get(self, key, build):
-        """Build `key` once; a slow model load blocks only callers of the same key.
-        A failed build is not cached, so installing the model fixes it without a restart."""
+    def once(self, key, build):
         if key in self._cache:
             return self._cache[key]
         with self._lock:
@@ -186,6 +187,27 @@ class Providers:
             if key not in self._cache:
                 self._cache[key] = build()
             return self._cache[key]
+
+    def __contains__(self, key):
+        return key in self._cache
+
+    def get(self, key, default=None):
+        return self._cache.get(key, default)
+
+    def pop(self, key):
+        with self._lock:
+            self._cache.pop(key, None)
+
+
+class Providers:
+    """Lazily built, cached, thread-safe models and vector store for one app."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._cache = OnceCache()
+
+    def _get(self, key, build):
+        return self._cache.once(key, build)
 
     @property
     def device(self):
@@ -242,5 +264,4 @@ class Providers:
 
     def forget(self, key):
         """Drop a cached object (e.g. after `flask models download`)."""
-        with self._lock:
-            self._cache.pop(key, None)
+        self._cache.pop(key)

@@ -8,9 +8,7 @@ import threading
 
 from flask import current_app
 
-from pybo.rag_chat.providers import ModelSettings, Providers
-
-_lock = threading.Lock()
+from pybo.rag_chat.providers import ModelSettings, OnceCache, Providers
 
 
 class GenerationGate:
@@ -31,7 +29,7 @@ class GenerationGate:
 
 
 def init_app(app):
-    app.extensions["rag_chat"] = {}
+    app.extensions["rag_chat"] = OnceCache()
     if app.testing or app.config["CELERY_BROKER_URL"]:
         return  # Celery workers recover on start (pybo/worker.py)
 
@@ -49,12 +47,7 @@ def _state(app=None):
 
 
 def _once(key, build, app=None):
-    state = _state(app)
-    if key not in state:
-        with _lock:
-            if key not in state:
-                state[key] = build()
-    return state[key]
+    return _state(app).once(key, build)
 
 
 def providers(app=None):
@@ -123,12 +116,7 @@ def retriever(app=None):
             reranker=chosen.reranker(),
         )
 
-    state = _state(app)
-    if "retriever" not in state:
-        built = build()  # may raise ModelUnavailable; cached only once it works
-        with _lock:
-            state.setdefault("retriever", built)
-    return state["retriever"]
+    return _once("retriever", build, app)  # a ModelUnavailable is raised, not cached
 
 
 def chat_model(app=None):
@@ -149,12 +137,7 @@ def chat_model(app=None):
             top_p=config["LLM_TOP_P"],
         )
 
-    state = _state(app)
-    if "chat_model" not in state:
-        model = build()  # may raise; not cached until it succeeds
-        with _lock:
-            state.setdefault("chat_model", model)
-    return state["chat_model"]
+    return _once("chat_model", build, app)  # a ModelUnavailable is raised, not cached
 
 
 def runner(app=None):
