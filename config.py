@@ -95,6 +95,16 @@ class Config:
     RAG_HISTORY_TOKENS = _env_int("RAG_HISTORY_TOKENS", 1024)
     RAG_CONTEXT_TOKENS = _env_int("RAG_CONTEXT_TOKENS", 1536)
 
+    # The board's assistant. BOARD_AI_ANSWERS: off | opt-in | auto; unset: opt-in when the
+    # models are present. AI_ANSWER_MIN_RELEVANCE: the share of a question's (idf-weighted)
+    # words a passage must hold to be used; below it on every passage, no AI answer is
+    # posted. SIMILAR_MIN_RELEVANCE likewise for "비슷한 질문". Measured on KorQuAD dev
+    # (README, "The board's assistant").
+    BOARD_AI_ANSWERS = os.environ.get("BOARD_AI_ANSWERS", "")
+    AI_ANSWER_MIN_RELEVANCE = float(os.environ.get("AI_ANSWER_MIN_RELEVANCE", "0.5"))
+    SIMILAR_MIN_RELEVANCE = float(os.environ.get("SIMILAR_MIN_RELEVANCE", "0.4"))
+    SIMILAR_LIMIT = 5
+
     # Background jobs: in-process unless a Celery broker is configured.
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")

@@ -87,10 +87,10 @@ def make_app(workdir, embedding, llm, max_new_tokens):
 
 
 def bench_ingestion(app, pages):
+    from pybo.knowledge.chunking import split_pages
+    from pybo.knowledge.ingest import ingest_pdf
+    from pybo.knowledge.pdf import extract_pages, open_pdf
     from pybo.rag_chat import runtime
-    from pybo.rag_chat.chunking import split_pages
-    from pybo.rag_chat.ingest import ingest_pdf
-    from pybo.rag_chat.pdf import extract_pages, open_pdf
     from tests.fixtures.pdfs import pdf_bytes
 
     path = Path(app.config["UPLOAD_DIR"]) / "bench.pdf"
@@ -152,7 +152,7 @@ def fill_chunk_table(app, owner, n_chunks, rng_seed=0):
     from sqlalchemy import func, insert, select
 
     from pybo.extensions import db
-    from pybo.rag_chat import lexical
+    from pybo.knowledge import lexical
     from pybo.rag_chat.chunks import _bump
     from pybo.rag_chat.models import Chunk, Document
 

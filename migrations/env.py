@@ -10,7 +10,9 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Keep the app's loggers: `flask db upgrade` inside a running process (tests, run.sh) must
+# not silence them.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
@@ -39,6 +41,31 @@ def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+def _keep_sqlite_autoincrement():
+    """SQLite batch migrations recreate a table from its reflection, and reflection loses
+    AUTOINCREMENT: the copy would reuse ids again. Re-apply what the model declares
+    (`sqlite_autoincrement`) to every batch recreation, unless a migration says otherwise."""
+    from alembic.operations import Operations
+
+    original = Operations.batch_alter_table
+    if getattr(original, "keeps_autoincrement", False):
+        return
+
+    def batch_alter_table(self, table_name, *args, **kwargs):
+        model = get_metadata().tables.get(table_name)
+        if model is not None and model.dialect_options["sqlite"].get("autoincrement"):
+            table_kwargs = dict(kwargs.get("table_kwargs") or {})
+            table_kwargs.setdefault("sqlite_autoincrement", True)
+            kwargs["table_kwargs"] = table_kwargs
+        return original(self, table_name, *args, **kwargs)
+
+    batch_alter_table.keeps_autoincrement = True
+    Operations.batch_alter_table = batch_alter_table
+
+
+_keep_sqlite_autoincrement()
 
 
 def run_migrations_offline():

@@ -24,6 +24,7 @@ def create_app(config_class=None):
     _init_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _register_jobs(app)
     _register_cli(app)
     return app
 
@@ -37,6 +38,7 @@ def _init_logging(app):
 
 def _init_extensions(app):
     from pybo import models  # noqa: F401  (registers the tables with the metadata)
+    from pybo.assistant import board_index  # its session hooks keep the board index in step
     from pybo.common import args, errors, filters, sqlite  # noqa: F401 (sqlite: pragmas)
     from pybo.extensions import bootstrap, csrf, db, login_manager, migrate
     from pybo.question import search
@@ -61,6 +63,7 @@ def _init_extensions(app):
     args.init_app(app)
     errors.init_app(app)
     runtime.init_app(app)
+    board_index.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id):
@@ -69,6 +72,7 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     from pybo.answer.views import bp as answer_bp
+    from pybo.assistant.views import bp as assistant_bp
     from pybo.auth.views import bp as auth_bp
     from pybo.comment.views import bp as comment_bp
     from pybo.main.views import bp as main_bp
@@ -77,13 +81,26 @@ def _register_blueprints(app):
     from pybo.user.views import bp as user_bp
     from pybo.vote.views import bp as vote_bp
 
-    for bp in (main_bp, question_bp, answer_bp, comment_bp, vote_bp, auth_bp, user_bp, rag_bp):
+    blueprints = (main_bp, question_bp, answer_bp, comment_bp, vote_bp, auth_bp, user_bp, rag_bp,
+                  assistant_bp)  # fmt: skip
+    for bp in blueprints:
         app.register_blueprint(bp)
 
 
+def _register_jobs(app):
+    from pybo.assistant import ai_answer, board_index
+    from pybo.rag_chat import ingest_job
+
+    for feature in (ingest_job, board_index, ai_answer):
+        feature.register(app)
+
+
 def _register_cli(app):
+    from pybo.assistant import cli as assistant_cli  # noqa: F401 (adds `flask board ai-answer`)
     from pybo.question.cli import board_cli
-    from pybo.rag_chat.cli import models_cli, rag_cli
+    from pybo.rag_chat import eval_cli  # noqa: F401 (adds `flask rag eval`)
+    from pybo.rag_chat.cli import rag_cli
+    from pybo.rag_chat.models_cli import models_cli
     from pybo.user.cli import user_cli
 
     for group in (user_cli, board_cli, rag_cli, models_cli):

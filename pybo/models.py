@@ -10,13 +10,26 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pybo.extensions import db
 
-__all__ = ["User", "Question", "Answer", "Comment", "question_voter", "answer_voter"]
+__all__ = [
+    "User", "Question", "Answer", "Comment", "AuditLog", "question_voter", "answer_voter",
+]  # fmt: skip
 
 
 def now():
@@ -42,11 +55,15 @@ answer_voter = Table(
 
 
 class User(UserMixin, db.Model):
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
+
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(25), unique=True)
     password: Mapped[str] = mapped_column(String(255))
     email: Mapped[str] = mapped_column(String(120), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Built-in accounts (the AI 도우미) post but can never log in.
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
 
     def set_password(self, raw):
@@ -64,6 +81,7 @@ class Question(db.Model):
     __table_args__ = (
         Index("ix_question_vote_count", "vote_count", "id"),
         Index("ix_question_answer_count", "answer_count", "id"),
+        {"sqlite_autoincrement": True},  # ids are never reused
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +93,9 @@ class Question(db.Model):
     view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     answer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # AI 답변: None (not asked) | queued | running | done | none (nothing relevant) | failed
+    ai_status: Mapped[str | None] = mapped_column(String(16))
+    ai_updated: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship(backref=db.backref("question_set", lazy="dynamic"))
     voter: Mapped[list[User]] = relationship(
@@ -100,6 +121,7 @@ class Answer(db.Model):
     __table_args__ = (
         Index("ix_answer_question_id", "question_id", "create_date"),
         Index("ix_answer_question_votes", "question_id", "vote_count"),
+        {"sqlite_autoincrement": True},  # ids are never reused
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +131,9 @@ class Answer(db.Model):
     modify_date: Mapped[datetime | None] = mapped_column(DateTime)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # AI answers: the citations behind [1], [2]…, and whether the question's author hid it.
+    sources: Mapped[list | None] = mapped_column(JSON)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     question: Mapped[Question] = relationship(back_populates="answer_set")
     user: Mapped[User] = relationship(backref=db.backref("answer_set", lazy="dynamic"))
@@ -129,6 +154,8 @@ class Answer(db.Model):
 
 
 class Comment(db.Model):
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
+
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     content: Mapped[str] = mapped_column(Text)
@@ -152,3 +179,20 @@ class Comment(db.Model):
 
     def __repr__(self):
         return f"<Comment {self.id}>"
+
+
+class AuditLog(db.Model):
+    """What an admin did to something that was not theirs (e.g. deleting a user's private
+    document), kept for accountability; written by `pybo.common.audit.record`."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now, index=True)
+
+    actor: Mapped[User | None] = relationship()

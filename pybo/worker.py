@@ -1,13 +1,14 @@
 """Celery entry point: `celery -A pybo.worker worker` (see shell/worker.sh).
 
 The worker builds the Flask app from the same environment as the web server, so both
-read one config; when it is ready it re-queues documents a crash left unfinished.
+read one config and know the same job kinds; when it is ready it re-queues work a
+crash left unfinished.
 """
 
 from celery.signals import worker_ready
 
 from pybo import create_app
-from pybo.rag_chat.jobs import celery_init_app, unfinished
+from pybo.jobs import TASK_PREFIX, celery_init_app, unfinished
 
 flask_app = create_app()
 celery_app = celery_init_app(flask_app)
@@ -15,7 +16,5 @@ celery_app = celery_init_app(flask_app)
 
 @worker_ready.connect
 def _recover(sender=None, **_):
-    for document_id, delay in unfinished(flask_app):
-        celery_app.tasks["pybo.ingest_document"].apply_async(
-            args=(document_id,), countdown=delay or None
-        )
+    for kind, key, delay in unfinished(flask_app):
+        celery_app.tasks[TASK_PREFIX + kind].apply_async(args=(key,), countdown=delay or None)

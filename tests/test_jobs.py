@@ -35,7 +35,7 @@ def _chunk_rows(app, document_id):
 
 def _vectors(app, owner_id, document_id):
     with app.app_context():
-        return runtime.retriever().count(owner_id, document_id)
+        return runtime.retriever().count(f"u{owner_id}", str(document_id))
 
 
 def _stuck(app, client, data, status, age_seconds):
@@ -80,10 +80,11 @@ def test_recovery_after_a_crash_finishes_without_duplicates(rag_app, rag_client,
     pending = _stuck(rag_app, rag_client, korean_pdf, "pending", age_seconds=0)
     crashed = _stuck(rag_app, rag_client, long_pdf(6), "processing", age_seconds=30)
     with rag_app.app_context():  # half-written chunks from the crashed run
-        db.session.add(Chunk(document_id=crashed, owner_id=1, chunk_index=0, page=1,
-                             text="반쯤 쓴 청크", tokens="반쯤"))  # fmt: skip
+        half = Chunk(document_id=crashed, space="u1", source=str(crashed), title="",
+                     chunk_index=0, page=1, text="반쯤 쓴 청크", tokens="반쯤")  # fmt: skip
+        db.session.add(half)
         db.session.commit()
-        plan = dict(runtime.runner().recover())
+        plan = {key: delay for _, key, delay in runtime.runner().recover()}
     assert plan[pending] == 0 and plan[crashed] == pytest.approx(1.0, abs=0.5)
     deadline = time.time() + 30
     while time.time() < deadline and {d["status"] for d in document_states(rag_client)} != {
@@ -117,7 +118,7 @@ def test_deleting_a_document_cancels_its_job(rag_app, rag_client):
 
 
 def test_transient_errors_are_retried(rag_app, rag_client, korean_pdf, monkeypatch):
-    from pybo.rag_chat.hybrid import HybridRetriever
+    from pybo.knowledge.hybrid import HybridRetriever
 
     original, calls = HybridRetriever.add, []
 

@@ -53,3 +53,16 @@ def test_upgrade_from_empty_matches_models(empty_app):
             assert compare_metadata(context, db.metadata) == []
         downgrade(directory=str(MIGRATIONS), revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_sqlite_tables_never_reuse_ids(empty_app):
+    """After the migrations, every table whose ids key outside stores is AUTOINCREMENT."""
+    with empty_app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL sequences never reuse ids")
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as connection:
+            sql = dict(connection.exec_driver_sql("SELECT name, sql FROM sqlite_master").all())
+        for table in ("user", "question", "answer", "comment", "document", "rag_chunk",
+                      "conversation", "message", "audit_log", "rag_index_log"):  # fmt: skip
+            assert "AUTOINCREMENT" in sql[table], table

@@ -1,5 +1,6 @@
 """The chat: conversations, the SSE stream, follow-ups, persistence, concurrency."""
 
+import re
 import threading
 import time
 
@@ -37,7 +38,9 @@ def test_event_sequence_and_saved_answer(rag_app, rag_client, ready):
     assert names.index("sources") < names.index("token") < names.index("done")
     assert names[-1] == "done" and "error" not in names
     sources = dict(events)["sources"]["sources"]
-    assert sources and all(s["filename"] == "은행.pdf" and s["page"] in (1, 2, 3) for s in sources)
+    assert sources and all(s["title"] == "은행.pdf" and s["page"] in (1, 2, 3) for s in sources)
+    assert all(s["url"] == f"/chat/documents/{s['document_id']}/file#page={s['page']}"
+               for s in sources)  # fmt: skip
     streamed = "".join(data["text"] for name, data in events if name == "token")
     done = events[-1][1]
     with rag_app.app_context():
@@ -78,14 +81,19 @@ def test_follow_up_is_condensed_and_condense_is_not_streamed(
         assert message.condensed_question == condensed
 
 
-def test_error_event_when_the_model_breaks(rag_app, rag_client, ready, monkeypatch):
+def test_error_event_when_the_model_breaks(rag_app, rag_client, ready, monkeypatch, caplog):
     def broken(self, messages, *args, **kwargs):
-        raise RuntimeError("CUDA out of memory (simulated)")
+        raise RuntimeError("CUDA out of memory (simulated) at /srv/venv/lib/torch")
         yield  # pragma: no cover
 
     monkeypatch.setattr(LocalChatModel, "_stream", broken)
     events = ask(rag_client, ready, "금리는?")
-    assert events[-1][0] == "error" and "CUDA out of memory" in events[-1][1]["message"]
+    event, data = events[-1]
+    assert event == "error" and data["message"].startswith("답변 생성 중 오류가 발생했습니다")
+    assert "CUDA" not in data["message"] and "/srv" not in data["message"]  # details: the log
+    reference = re.search(r"참조 번호 ([0-9a-f]{8})", data["message"]).group(1)
+    logged = [r for r in caplog.records if reference in r.getMessage()]
+    assert logged and "CUDA out of memory" in str(logged[0].exc_info[1])
     with rag_app.app_context():
         conversation = db.session.get(Conversation, ready)
         assert [m.role for m in conversation.messages] == ["user"]  # the question is kept
@@ -104,7 +112,9 @@ def test_generation_error_inside_model_thread(rag_app, rag_client, ready):
         events = ask(rag_client, ready, "금리는?")
     finally:
         model.forward = original
-    assert events[-1][0] == "error" and "model crashed" in events[-1][1]["message"]
+    event, data = events[-1]
+    assert event == "error" and "참조 번호" in data["message"]
+    assert "model crashed" not in data["message"]
 
 
 def test_client_disconnect_stops_generation(rag_app, rag_client, ready):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from pybo.extensions import db
+from pybo.knowledge.hybrid import Scope
 from pybo.rag_chat import documents, runtime
 from pybo.rag_chat.models import Document
 from tests.fixtures import pdfs
@@ -31,15 +32,18 @@ def test_upload_reaches_ready_with_page_metadata(rag_app, rag_client, korean_pdf
     assert (state["label"], state["percent"]) == ("완료", 100)
     assert state["detail"] == f"3쪽, 청크 {state['chunks_total']}개"
     store = _store(rag_app)
-    got = store.vectors.collection(1).get(
-        where={"document_id": state["id"]}, include=["metadatas", "documents"]
+    got = store.vectors.collection("u1").get(
+        where={"source": str(state["id"])}, include=["metadatas", "documents"]
     )
     pages = {m["page"] for m in got["metadatas"]}
     assert pages == {1, 2, 3}
     for meta, text in zip(got["metadatas"], got["documents"], strict=True):
-        assert meta["filename"] == "은행.pdf" and meta["owner_id"] == 1
+        assert meta["document_id"] == state["id"] and meta["space"] == "u1"
         if "블루프린트" in text:
             assert meta["page"] == 2
+    with rag_app.app_context():
+        hits = store.search("블루프린트로 기능을 나눕니다", [Scope("u1")], k=1)
+    assert (hits[0].title, hits[0].page, hits[0].document_id) == ("은행.pdf", 2, state["id"])
 
 
 @pytest.mark.parametrize(
@@ -58,7 +62,7 @@ def test_failed_documents_show_the_reason(rag_app, rag_client, data, message):
     (state,) = document_states(rag_client)
     assert state["status"] == "failed" and message in state["error"]
     assert (state["label"], state["percent"], state["detail"]) == ("실패", 0, state["error"])
-    assert _store(rag_app).count(1, state["id"]) == 0
+    assert _store(rag_app).count("u1", str(state["id"])) == 0
     page = rag_client.get("/chat/documents/").get_data(as_text=True)
     assert message in page  # the reason is on the page without JavaScript too
 
@@ -139,10 +143,10 @@ def test_delete_removes_rows_vectors_and_file(rag_app, rag_client, korean_pdf):
     (state,) = document_states(rag_client)
     with rag_app.app_context():
         path = documents.blob_path(db.session.get(Document, state["id"]).sha256)
-    assert path.is_file() and _store(rag_app).count(1, state["id"]) > 0
+    assert path.is_file() and _store(rag_app).count("u1", str(state["id"])) > 0
     assert rag_client.post(f"/chat/documents/{state['id']}/delete").status_code == 302
     assert document_states(rag_client) == []
-    assert _store(rag_app).count(1, state["id"]) == 0
+    assert _store(rag_app).count("u1", str(state["id"])) == 0
     assert not path.exists()
 
 
@@ -157,7 +161,7 @@ def test_shared_file_survives_one_owners_delete(rag_app, korean_pdf):
     assert a["id"] != b["id"]
     alice.post(f"/chat/documents/{a['id']}/delete")
     assert bob.get(f"/chat/documents/{b['id']}/file").status_code == 200
-    assert _store(rag_app).count(2, b["id"]) == b["chunks_total"]
+    assert _store(rag_app).count("u2", str(b["id"])) == b["chunks_total"]
 
 
 def test_reindex_never_duplicates(rag_app, rag_client, korean_pdf):
@@ -165,17 +169,18 @@ def test_reindex_never_duplicates(rag_app, rag_client, korean_pdf):
     upload(rag_client, korean_pdf)
     wait_jobs(rag_app)
     (state,) = document_states(rag_client)
-    before = _store(rag_app).count(1, state["id"])
+    before = _store(rag_app).count("u1", str(state["id"]))
     for _ in range(2):
         rag_client.post(f"/chat/documents/{state['id']}/reindex")
         wait_jobs(rag_app)
     (after,) = document_states(rag_client)
     assert after["status"] == "ready"
-    assert _store(rag_app).count(1, state["id"]) == before == after["chunks_total"]
-    assert _store(rag_app).count(1) == before
+    assert _store(rag_app).count("u1", str(state["id"])) == before == after["chunks_total"]
+    assert _store(rag_app).count("u1") == before
 
 
 def test_users_never_see_each_others_documents(rag_app, korean_pdf):
+    """Private documents: listed, opened, retrieved and managed by their owner alone."""
     alice, bob, root = rag_app.test_client(), rag_app.test_client(), rag_app.test_client()
     login(alice, "alice")
     login(bob, "bob")
@@ -188,18 +193,19 @@ def test_users_never_see_each_others_documents(rag_app, korean_pdf):
     (a,), (b,) = document_states(alice), document_states(bob)
     with rag_app.app_context():
         store = _store(rag_app)
-        assert store.count(1) == a["chunks_total"] and store.count(2) == b["chunks_total"]
+        assert store.count("u1") == a["chunks_total"] and store.count("u2") == b["chunks_total"]
         for query in ("은행 이자", "우주선 설계도", "계약서 보증금"):
-            assert {h.document_id for h in store.search(query, owner_id=2, k=10)} == {b["id"]}
-            assert {h.document_id for h in store.search(query, owner_id=1, k=10)} == {a["id"]}
-            # naming a foreign document in the scope still finds nothing of it
-            assert store.search(query, owner_id=2, scope=[a["id"]], k=10) == []
-            assert store.search(query, owner_id=2, scope={a["id"]: a["chunks_total"]}, k=10) == []
-    assert bob.get(f"/chat/documents/{a['id']}/file").status_code == 403
-    assert bob.post(f"/chat/documents/{a['id']}/delete").status_code == 403
-    assert bob.post(f"/chat/documents/{a['id']}/reindex").status_code == 403
-    assert len(document_states(root)) == 2  # admins see all
-    assert root.get(f"/chat/documents/{a['id']}/file").status_code == 200
+            assert {h.document_id for h in store.search(query, [Scope("u2")], k=10)} == {b["id"]}
+            assert {h.document_id for h in store.search(query, [Scope("u1")], k=10)} == {a["id"]}
+            # naming a foreign document in a scope of one's own space still finds nothing
+            assert store.search(query, [Scope("u2", [a["id"]])], k=10) == []
+            foreign = Scope("u2", {str(a["id"]): a["chunks_total"]})
+            assert store.search(query, [foreign], k=10) == []
+    for client in (bob, root):  # private means private: admins included
+        assert client.get(f"/chat/documents/{a['id']}/file").status_code == 404
+        assert client.post(f"/chat/documents/{a['id']}/reindex").status_code in (403, 404)
+        assert {d["id"] for d in document_states(client)} <= {b["id"]}
+    assert bob.post(f"/chat/documents/{a['id']}/delete").status_code == 404
 
 
 def test_pdf_served_to_owner(rag_app, rag_client, korean_pdf):
@@ -229,9 +235,8 @@ def test_exact_scope_ranks_like_the_vector_index(rag_app, rag_client, korean_pdf
     docs = {d["id"]: d["chunks_total"] for d in document_states(rag_client)}
     store = _store(rag_app)
     for query in ("정기예금 금리", "로켓 연료", "보증금"):
-        exact = store.vectors.search(query, owner_id=1, scope=docs, k=3)
-        indexed = store.vectors.search(query, owner_id=1, scope=list(docs), k=3)
-        assert [(h.document_id, h.chunk) for h in exact] == [
-            (h.document_id, h.chunk) for h in indexed
-        ]
-        assert [round(h.score, 3) for h in exact] == [round(h.score, 3) for h in indexed]
+        counts = {str(d): n for d, n in docs.items()}
+        exact = store.vectors.search(query, "u1", scope=counts, k=3)
+        indexed = store.vectors.search(query, "u1", scope=list(counts), k=3)
+        assert [key for key, _ in exact] == [key for key, _ in indexed]
+        assert [round(s, 3) for _, s in exact] == [round(s, 3) for _, s in indexed]

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from pybo.rag_chat import evaluation, lexical, providers
-from pybo.rag_chat.fusion import FusionSettings, fuse
-from pybo.rag_chat.hybrid import HybridRetriever, MemoryChunks, RetrievalSettings
+from pybo.knowledge import evaluation, lexical, providers
+from pybo.knowledge.fusion import FusionSettings, fuse
+from pybo.knowledge.hybrid import HybridRetriever, MemoryChunks, RetrievalSettings, Scope
 from tests.fixtures import korean_qa
 from tests.fixtures.pdfs import pdf_bytes
 from tests.fixtures.rag import document_states, login, make_rag_app, upload, wait_jobs
@@ -29,7 +29,9 @@ def test_korean_analysis(text, expected):
 
 
 def test_particle_glued_query_finds_the_word():
-    index = lexical.LexicalIndex(["a", "b"], lexical.analyze_many(["은행 창구", "우체국 창구"]))
+    index = lexical.LexicalIndex.build(
+        ["a", "b"], lexical.analyze_many(["은행 창구", "우체국 창구"])
+    )
     assert [key for key, _ in index.top(lexical.analyze("은행은 어디"), 5)] == ["a"]
     assert index.top(lexical.analyze("없는단어"), 5) == []
 
@@ -57,12 +59,12 @@ def test_fusion_ties_follow_bm25():
 
 
 def test_lexical_context_adds_same_page_neighbours():
-    from pybo.rag_chat.hybrid import ChunkRow, with_context
+    from pybo.knowledge.hybrid import ChunkRow, with_context
 
     rows = [
-        ChunkRow("1:0", 1, 1, 0, "f", "", ["은행"]),
-        ChunkRow("1:1", 1, 1, 1, "f", "", ["금리"]),
-        ChunkRow("1:2", 1, 2, 2, "f", "", ["대출"]),  # another page: not a neighbour
+        ChunkRow("1:0", "1", 1, 0, "f", "", ["은행"]),
+        ChunkRow("1:1", "1", 1, 1, "f", "", ["금리"]),
+        ChunkRow("1:2", "1", 2, 2, "f", "", ["대출"]),  # another page: not a neighbour
     ]
     assert with_context(rows, 1) == [["은행", "금리"], ["금리", "은행"], ["대출"]]
     assert with_context(rows, 0) == [["은행"], ["금리"], ["대출"]]
@@ -110,17 +112,15 @@ def test_owner_and_document_filters_apply_to_lexical(rag_app, korean_pdf):
         from pybo.rag_chat import runtime
 
         retriever = runtime.retriever()
-        found = {
-            h.document_id for h in retriever.search("은행 정기예금 금리", 1, k=10, method="lexical")
-        }
+        query = "은행 정기예금 금리"
+        found = {h.document_id for h in retriever.search(query, [Scope("u1")], 10, "lexical")}
         assert found == {ids["은행.pdf"]}
-        bobs = {
-            h.document_id for h in retriever.search("은행 정기예금 금리", 2, k=10, method="lexical")
-        }
+        bobs = {h.document_id for h in retriever.search(query, [Scope("u2")], 10, "lexical")}
         assert bobs == {ids["밥.pdf"]}
-        scoped = retriever.search("은행 우주선", 1, scope=[ids["우주.pdf"]], k=10, method="lexical")
+        only_space = [Scope("u1", [ids["우주.pdf"]])]
+        scoped = retriever.search("은행 우주선", only_space, k=10, method="lexical")
         assert {h.document_id for h in scoped} == {ids["우주.pdf"]}
-        assert retriever.search("은행", 2, scope=[ids["은행.pdf"]], k=10) == []
+        assert retriever.search("은행", [Scope("u2", [ids["은행.pdf"]])], k=10) == []
 
 
 def test_index_follows_add_delete_and_reindex(rag_app, rag_client, korean_pdf):
@@ -138,9 +138,8 @@ def test_index_follows_add_delete_and_reindex(rag_app, rag_client, korean_pdf):
 
     def lexical_docs(query):
         with rag_app.app_context():
-            return {
-                h.document_id for h in runtime.retriever().search(query, 1, k=5, method="lexical")
-            }
+            hits = runtime.retriever().search(query, [Scope("u1")], k=5, method="lexical")
+            return {h.document_id for h in hits}
 
     assert lexical_docs("로켓 연료") == {doc["id"]}
     for _ in range(2):
@@ -177,7 +176,7 @@ def test_a_second_process_sees_new_chunks(tmp_path, tiny_models, rag_app, rag_cl
     )
     wait_jobs(rag_app)
     with other.app_context():
-        first = runtime.retriever().search("발효 유산균", 1, k=5, method="lexical")
+        first = runtime.retriever().search("발효 유산균", [Scope("u1")], k=5, method="lexical")
         assert len(first) >= 1
     upload(
         rag_client,
@@ -185,8 +184,8 @@ def test_a_second_process_sees_new_chunks(tmp_path, tiny_models, rag_app, rag_cl
     )
     wait_jobs(rag_app)
     with other.app_context():
-        second = runtime.retriever().search("로켓 엔진 추력", 1, k=5, method="lexical")
-        assert {h.filename for h in second} == {"문서.pdf"} and "로켓" in second[0].text
+        second = runtime.retriever().search("로켓 엔진 추력", [Scope("u1")], k=5, method="lexical")
+        assert {h.title for h in second} == {"문서.pdf"} and "로켓" in second[0].text
 
 
 @pytest.fixture(scope="module")
@@ -209,9 +208,9 @@ def test_reranker_orders_the_fused_top(tmp_path, tiny_models, tiny_cross_encoder
     retriever, data = _fixture_retriever(tmp_path, tiny_models, RetrievalSettings(rerank_top=5))
     reranker = providers.load_reranker(tiny_cross_encoder)
     query = data.queries[0]
-    fused = retriever.search(query, 0, k=5, rerank=False)
+    fused = retriever.search(query, [Scope("eval")], k=5, rerank=False)
     retriever.reranker = reranker
-    reranked = retriever.search(query, 0, k=5)
+    reranked = retriever.search(query, [Scope("eval")], k=5)
     scores = reranker.predict([(query, hit.text) for hit in fused])
     expected = [fused[i].chunk for i in sorted(range(len(fused)), key=lambda i: -float(scores[i]))]
     assert [hit.chunk for hit in reranked] == expected
@@ -278,3 +277,95 @@ def test_eval_command_rejects_bad_input(rag_app, tmp_path):
         "RERANKER_MODEL"
         in runner.invoke(args=["rag", "eval", str(good), "--modes", "rerank"]).output
     )
+
+
+@pytest.fixture(scope="module")
+def corpus_tokens():
+    """1,500 generated chunks and 200 queries over the Korean fixture set's morphemes, with
+    a skewed word distribution like real text (some words everywhere, most rare)."""
+    import random
+
+    words = sorted({t for text in korean_qa.PASSAGES for t in lexical.analyze(text)})
+    weights = [1.0 / (rank + 1) for rank in range(len(words))]
+    rng = random.Random(11)
+    chunks = [rng.choices(words, weights, k=rng.randint(0, 60)) for _ in range(1500)]
+    queries = [lexical.analyze(q) for q, _ in korean_qa.QUESTIONS]
+    queries += [rng.sample(words, rng.randint(1, 6)) for _ in range(176)]
+    return chunks, queries
+
+
+def test_lexical_scores_equal_bm25s(corpus_tokens):
+    """The incremental index scores exactly like bm25s (Lucene idf), which the retrieval
+    figures in the README were measured with."""
+    import bm25s
+    import numpy as np
+
+    passages, queries = corpus_tokens
+    ours = lexical.LexicalIndex.build([str(i) for i in range(len(passages))], passages, 0.7, 0.4)
+    reference = bm25s.BM25(k1=0.7, b=0.4)
+    reference.index([tokens or [""] for tokens in passages], show_progress=False)
+    for query in queries:
+        known = [t for t in query if t in reference.vocab_dict]
+        if known:
+            assert np.allclose(ours.scores(query), reference.get_scores(known), atol=1e-4)
+
+
+def test_incremental_index_ranks_like_a_rebuild(corpus_tokens):
+    """Adds in batches, removals (with compaction) and re-adds give the same scores and
+    rankings as an index built from scratch over the final chunks."""
+    import random
+
+    import numpy as np
+
+    passages, queries = corpus_tokens
+    keys = [f"{i // 10}:{i % 10}" for i in range(len(passages))]
+    order = list(range(len(passages)))
+    random.Random(7).shuffle(order)
+    grown = lexical.LexicalIndex()
+    for start in range(0, len(order), 30):
+        part = order[start : start + 30]
+        grown.add([keys[i] for i in part], [passages[i] for i in part])
+    gone = order[:900]  # most of it: forces a compaction of the postings
+    grown.remove([keys[i] for i in gone])
+    back = gone[:100]
+    grown.add([keys[i] for i in back], [passages[i] for i in back])
+    final = sorted(set(range(len(passages))) - set(gone) | set(back))
+    rebuilt = lexical.LexicalIndex.build([keys[i] for i in final], [passages[i] for i in final])
+    assert len(grown) == len(rebuilt) == len(final)
+    for query in queries:
+        assert grown.top(query, 10) == rebuilt.top(query, 10)
+        mine = {key: grown.scores(query)[slot] for key, slot in grown.position.items()}
+        theirs = {key: rebuilt.scores(query)[slot] for key, slot in rebuilt.position.items()}
+        assert np.allclose([mine[k] for k in sorted(mine)], [theirs[k] for k in sorted(mine)])
+    sources = {keys[i].split(":")[0] for i in final[:5]}
+    limited = grown.top(queries[0] + queries[1], 50, sources={*sources})
+    assert {key.split(":")[0] for key, _ in limited} <= sources
+
+
+def test_retriever_catches_up_by_source(tmp_path, tiny_models):
+    """A second retriever over the same repository re-reads only what changed, and its
+    results equal those of a fresh one (a restarted process)."""
+    from pybo.knowledge.chunking import Chunk
+    from pybo.knowledge.hybrid import Target
+
+    embeddings = providers.load_embeddings(tiny_models["embedding"])
+    client = providers.chroma_client(providers.ModelSettings("", "", vector_dir=str(tmp_path)))
+    store = providers.make_vector_store(client, embeddings, "catchup")
+    repository = MemoryChunks()
+    writer = HybridRetriever(store, repository)
+    reader = HybridRetriever(store, repository)
+    texts = korean_qa.PASSAGES
+    for i, text in enumerate(texts[:6]):
+        writer.add(Target("s", f"d{i}", f"문서{i}"), [Chunk(text, 1, 0)])
+    query = "훈민정음을 창제한 해는?"
+    assert reader.search(query, [Scope("s")], k=3)  # builds the reader's index
+    loaded = []
+    original = repository.load
+    repository.load = lambda space, sources=None: loaded.append(sources) or original(space, sources)
+    writer.delete("s", "d3")  # the passage about 훈민정음
+    writer.add(Target("s", "d9", "새 문서"), [Chunk(texts[3] + " 집현전 학자들이 도왔다.", 1, 0)])
+    after = reader.search(query, [Scope("s")], k=3)
+    assert loaded == [["d3", "d9"]]  # only the changed sources were read again
+    fresh = HybridRetriever(store, repository).search(query, [Scope("s")], k=3)
+    assert [(h.key, h.title) for h in after] == [(h.key, h.title) for h in fresh]
+    assert after[0].title == "새 문서" and all(h.title != "문서3" for h in after)

@@ -5,8 +5,8 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from pybo.rag_chat import chunking, pdf
-from pybo.rag_chat.pdf import IngestError
+from pybo.knowledge import chunking, pdf
+from pybo.knowledge.pdf import IngestError
 from tests.fixtures import pdfs
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pybo.rag_chat import providers
-from pybo.rag_chat.providers import ModelUnavailable, Providers
+from pybo.knowledge import providers
+from pybo.knowledge.providers import ModelUnavailable, Providers
 from tests.fixtures.pdfs import pdf_bytes
 
 
@@ -52,8 +52,9 @@ def test_broken_model_folder_is_reported_not_raised(tmp_path):
     (broken / "config.json").write_text("{not json")
     (broken / "model.safetensors").write_bytes(b"garbage")
     built = Providers(providers.ModelSettings(embedding="x", llm=str(broken)))
-    with pytest.raises(ModelUnavailable, match="불러오기 실패"):
+    with pytest.raises(ModelUnavailable, match="불러오지 못했습니다") as caught:
         built.llm()
+    assert str(broken) not in caught.value.reason and "참조 번호" in caught.value.reason
 
 
 def test_cli_ingest_ask_status(rag_app, tmp_path):

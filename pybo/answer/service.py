@@ -16,10 +16,14 @@ def _shift_count(question_id, delta):
 
 
 def create(user, question, content):
-    answer = Answer(question=question, content=content, user=user, create_date=now())
+    return add(Answer(question=question, content=content, user=user, create_date=now()))
+
+
+def add(answer):
+    """Save a new answer and count it on its question (people's and the AI 도우미's)."""
     db.session.add(answer)
     db.session.flush()
-    _shift_count(question.id, 1)
+    _shift_count(answer.question_id, 1)
     db.session.commit()
     return answer
 

@@ -17,7 +17,9 @@ def find_user(username):
 def signup(username, email, password, is_admin=False):
     username = username.strip()
     email = email.strip().lower()
-    if find_user(username):
+    from pybo.assistant.ai_answer import is_reserved_name
+
+    if find_user(username) or is_reserved_name(username):
         raise AccountError("이미 존재하는 사용자입니다.")
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):
         raise AccountError("이미 사용 중인 이메일입니다.")
@@ -31,7 +33,7 @@ def signup(username, email, password, is_admin=False):
 def authenticate(username, password):
     """The user for these credentials; one message for both failure cases."""
     user = find_user(username.strip())
-    if user is None or not user.check_password(password):
+    if user is None or not user.check_password(password) or user.is_bot:
         raise AccountError("사용자이름 또는 비밀번호가 올바르지 않습니다.")
     return user
 

@@ -5,6 +5,8 @@ import logging
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 
+from pybo.incidents import report
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -33,9 +35,10 @@ def _csrf_error(error):
 def _server_error(error):
     from pybo.extensions import db
 
-    log.exception("unhandled error on %s %s", request.method, request.path)
     db.session.rollback()  # the page itself reads the session (navbar user)
-    return _render(500)
+    cause = getattr(error, "original_exception", None) or error
+    message = report(MESSAGES[500], cause, log, method=request.method, path=request.path)
+    return _render(500, message)
 
 
 def init_app(app):

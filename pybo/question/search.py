@@ -278,7 +278,8 @@ def _changed(obj, *names):
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-def _touched_questions(session):
+def touched_questions(session):
+    """Ids of the questions whose text (or answers' text) this flush changes."""
     ids = set()
     for obj in chain(session.new, session.deleted):
         if isinstance(obj, Question):
@@ -288,7 +289,9 @@ def _touched_questions(session):
     for obj in session.dirty:
         if isinstance(obj, Question) and _changed(obj, "subject", "content", "user_id"):
             ids.add(obj.id)
-        elif isinstance(obj, Answer) and _changed(obj, "content", "user_id", "question_id"):
+        elif isinstance(obj, Answer) and _changed(
+            obj, "content", "user_id", "question_id", "hidden"
+        ):
             ids.add(obj.question_id)
     ids.discard(None)
     return ids
@@ -297,7 +300,7 @@ def _touched_questions(session):
 @event.listens_for(Session, "after_flush")
 def _keep_index_current(session, _context):
     """Every flush that adds, edits or deletes a question or answer updates its document."""
-    ids = _touched_questions(session)
+    ids = touched_questions(session)
     if ids:
         reindex(session.connection(), sorted(ids))
 

@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from pybo.answer.forms import AnswerForm
+from pybo.assistant import ai_answer
 from pybo.common.args import page_arg
 from pybo.common.permissions import require_author
 from pybo.extensions import db
@@ -57,11 +58,14 @@ def detail(question_id):
 @login_required
 def create():
     form = QuestionForm()
+    ai_mode = ai_answer.mode()
     if form.validate_on_submit():
         question = service.create(current_user, form.subject.data, form.content.data)
         flash("질문이 등록되었습니다.", "success")
+        if ai_mode == "auto" or (ai_mode == "opt-in" and request.form.get("ai_answer") == "1"):
+            ai_answer.request_answer(question)  # after the question's own commit
         return redirect(url_for("question.detail", question_id=question.id))
-    return render_template("question/question_form.html", form=form), (
+    return render_template("question/question_form.html", form=form, ai_mode=ai_mode), (
         400 if form.is_submitted() else 200
     )
 

@@ -1,7 +1,7 @@
-"""Local RAG chat: PDFs -> ko-sroberta vectors in Chroma -> Gemma-3n answers.
+"""The RAG feature: documents (upload, ingestion job, pages) and the chat
+(conversations, the chain, the local chat model, the streaming view, `flask rag`).
 
-The core (`pdf`, `chunking`, `store`, `generation`, `chain`, `ingest`) takes its
-collaborators as arguments and never imports Flask; `providers` is the one module
-that imports transformers / sentence-transformers / chromadb. `service`, `jobs`,
-`views` and `cli` connect the core to the app.
+It connects the Flask-free knowledge layer (`pybo.knowledge`) to the app: `runtime`
+builds the per-app objects (providers, retriever, chat model, generation gate, job
+runner) and `chunks` is the database side of the lexical index.
 """

@@ -19,13 +19,13 @@ CONDENSE_SYSTEM = (
     "한국어 질문으로 다시 쓰세요. 질문 한 문장만 출력하고 답하지 마세요."
 )
 ANSWER_SYSTEM = (
-    "당신은 사용자가 올린 문서를 근거로 답하는 한국어 도우미입니다.\n"
-    "아래 [문서]에 있는 내용만 근거로 한국어로 답하세요. 문서에 답이 없으면 "
-    '"제공된 문서에서 답을 찾을 수 없습니다."라고 분명히 말하고 추측하지 마세요.\n'
-    "근거로 쓴 문서의 번호를 [1], [2]처럼 문장 끝에 표시하세요.\n\n"
-    "[문서]\n{context}"
+    "당신은 검색된 자료(PDF 문서와 게시판 글)를 근거로 답하는 한국어 도우미입니다.\n"
+    "아래 [자료]에 있는 내용만 근거로 한국어로 답하세요. 자료에 답이 없으면 "
+    '"제공된 자료에서 답을 찾을 수 없습니다."라고 분명히 말하고 추측하지 마세요.\n'
+    "근거로 쓴 자료의 번호를 [1], [2]처럼 문장 끝에 표시하세요.\n\n"
+    "[자료]\n{context}"
 )
-NO_CONTEXT = "(검색된 문서 내용이 없습니다.)"
+NO_CONTEXT = "(검색된 자료가 없습니다.)"
 
 
 def condense_chain(llm):
@@ -65,11 +65,19 @@ def history_messages(turns, count_tokens, max_tokens):
     return messages
 
 
+def label(hit):
+    """How a passage is named to the model (and in citations)."""
+    if hit.kind == "board":
+        return f"게시판: {hit.title}"
+    return f"{hit.title}, {hit.page}쪽"
+
+
 def format_context(hits, count_tokens, max_tokens):
-    """Numbered passages `[n] (file, p.N)` until the token budget is spent."""
+    """Numbered passages `[n] (file, N쪽)` / `[n] (게시판: title)` until the token budget
+    is spent."""
     parts, used = [], 0
     for number, hit in enumerate(hits, start=1):
-        block = f"[{number}] ({hit.filename}, {hit.page}쪽)\n{hit.text}"
+        block = f"[{number}] ({label(hit)})\n{hit.text}"
         cost = count_tokens(block)
         if parts and used + cost > max_tokens:
             break

@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from pybo.common.markdown import render
 from pybo.extensions import db
+from pybo.incidents import report
+from pybo.knowledge.providers import ModelUnavailable
 from pybo.models import now
-from pybo.rag_chat import chain, runtime
-from pybo.rag_chat.documents import own_ready_ids
-from pybo.rag_chat.models import Conversation, Message
-from pybo.rag_chat.providers import ModelUnavailable
+from pybo.rag_chat import access, chain, citations, runtime
+from pybo.rag_chat.models import Conversation, Document, Message
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 2000
@@ -32,23 +32,31 @@ def for_user(user):
     )
 
 
-def create(user, document_ids=None):
+def create(user, document_ids=None, kinds=None):
     conversation = Conversation(user_id=user.id, title="새 대화")
-    set_scope(conversation, user, document_ids, commit=False)
+    set_scope(conversation, user, document_ids, kinds, commit=False)
     db.session.add(conversation)
     db.session.commit()
     return conversation
 
 
-def set_scope(conversation, user, document_ids, commit=True):
-    """All of the user's documents (None/empty), or the chosen ones they own."""
-    from pybo.rag_chat.models import Document
+SCOPE_KINDS = ("private", "shared", "board")
 
-    ids = own_ready_ids(user, document_ids or [])
+
+def set_scope(conversation, user, document_ids, kinds=None, commit=True):
+    """What the conversation searches: the chosen documents the user may read (own or
+    shared), else the kinds switched on (`kinds` ⊆ SCOPE_KINDS; None keeps the
+    defaults); the board can be added either way."""
+    ids = access.readable_ready_ids(user, document_ids or [])
     conversation.all_documents = not ids
     conversation.documents = (
         list(db.session.scalars(select(Document).where(Document.id.in_(ids)))) if ids else []
     )
+    if kinds is not None:
+        kinds = set(kinds)
+        conversation.use_private = "private" in kinds
+        conversation.use_shared = "shared" in kinds
+        conversation.use_board = "board" in kinds
     if commit:
         db.session.commit()
 
@@ -100,15 +108,12 @@ def prepare(conversation, question):
         conversation.title = question[:40]
     conversation.update_date = now()
     db.session.commit()
-    scope = None
-    if not conversation.all_documents:  # {id: chunk count}: small scopes are ranked exactly
-        scope = {d.id: d.chunks_total for d in conversation.documents}
     return {
         "conversation_id": conversation.id,
         "owner_id": conversation.user_id,
         "question": question,
         "turns": history,
-        "scope": scope,
+        "scopes": access.scopes_for(conversation.user, conversation),
     }
 
 
@@ -144,7 +149,7 @@ def stream(app, job):
             entered = True
 
         def retrieve(query):
-            return store.search(query, job["owner_id"], job["scope"], k=config["RAG_TOP_K"])
+            return store.search(query, job["scopes"], k=config["RAG_TOP_K"])
 
         events = chain.ask(
             job["question"],
@@ -159,7 +164,7 @@ def stream(app, job):
                 if event == "token":
                     text.append(data["text"])
                 elif event == "sources":
-                    sources = data["sources"]
+                    sources = data["sources"] = citations.with_links(data["sources"])
                 elif event == "condensed":
                     condensed = data["question"]
                 yield sse(event, data)
@@ -175,8 +180,10 @@ def stream(app, job):
     except ModelUnavailable as exc:
         yield sse("error", {"message": f"언어 모델을 사용할 수 없습니다: {exc.reason}"})
     except Exception as exc:  # noqa: BLE001 - reported to the client, logged in full
-        log.exception("answer stream failed")
-        yield sse("error", {"message": f"답변 생성 중 오류가 발생했습니다: {exc}"})
+        message = report(
+            "답변 생성 중 오류가 발생했습니다", exc, log, conversation=job["conversation_id"]
+        )
+        yield sse("error", {"message": message})
     finally:
         if entered:
             gate.leave()

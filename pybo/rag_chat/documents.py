@@ -11,11 +11,13 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from pybo.common import audit
 from pybo.extensions import db
-from pybo.rag_chat import runtime
-from pybo.rag_chat.models import PENDING, READY, Document
-from pybo.rag_chat.pdf import looks_like_pdf
-from pybo.rag_chat.providers import ModelUnavailable
+from pybo.knowledge.pdf import looks_like_pdf
+from pybo.knowledge.providers import ModelUnavailable
+from pybo.knowledge.store import delete_filter
+from pybo.rag_chat import access, runtime
+from pybo.rag_chat.models import PENDING, Document
 
 log = logging.getLogger(__name__)
 MAX_FILENAME = 200
@@ -69,9 +71,10 @@ def _store_blob(stream, max_bytes):
             os.unlink(handle.name)
 
 
-def upload(user, file_storage):
+def upload(user, file_storage, shared=False):
     """Store a PDF and queue it. Returns (document, created); the same file twice by the
-    same user returns the existing document."""
+    same user returns the existing document. `shared` (admins only) puts it in the
+    shared library."""
     if file_storage is None or not file_storage.filename:
         raise UploadError("파일을 선택해 주세요.")
     max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
@@ -87,62 +90,83 @@ def upload(user, file_storage):
         sha256=sha256,
         size=size,
         status=PENDING,
+        shared=bool(shared and user.is_admin),
     )
     db.session.add(document)
     db.session.commit()
-    runtime.runner().submit(document.id)
+    submit_ingest(document.id)
     return document, True
 
 
-def visible_documents(user):
-    query = select(Document).order_by(Document.id.desc())
-    if not user.is_admin:
-        query = query.where(Document.user_id == user.id)
+def submit_ingest(document_id):
+    from pybo.rag_chat.ingest_job import KIND
+
+    runtime.runner().submit(KIND, document_id)
+
+
+def readable_documents(user):
+    """What `user` may list: their own documents and the shared library, newest first."""
+    return list(db.session.scalars(access.readable_query(user).order_by(Document.id.desc())))
+
+
+def moderation_rows():
+    """For admins: every private document's metadata (no name, no content), with its owner."""
+    query = select(Document).where(Document.shared.is_(False)).order_by(Document.id.desc())
     return list(db.session.scalars(query))
 
 
-def own_ready_ids(user, ids):
-    """The subset of `ids` that are `user`'s own ready documents (foreign ids drop out)."""
-    if not ids:
-        return []
-    return list(
-        db.session.scalars(
-            select(Document.id).where(
-                Document.id.in_(ids), Document.user_id == user.id, Document.status == READY
-            )
-        )
-    )
+def _delete_vectors_raw(space, source):
+    """Without an embedder the store cannot be opened through LangChain: use the client."""
+    client = runtime.providers().chroma()
+    name = f"{current_app.config['CHROMA_COLLECTION']}_{space}"
+    if name in [c.name for c in client.list_collections()]:
+        client.get_collection(name).delete(where=delete_filter(source))
 
 
-def remove_chunks(document_id, owner_id):
-    """Remove a document's chunks from both indexes."""
+def remove_chunks(space, source):
+    """Remove a source's chunks from both indexes."""
+    from pybo.rag_chat.chunks import SqlChunks
+
     try:
-        runtime.retriever().delete_document(document_id, owner_id)
+        retriever = runtime.retriever()
     except ModelUnavailable:
-        from pybo.rag_chat.chunks import SqlChunks
-
-        SqlChunks().delete(document_id, owner_id)
-        # No embedder: the store cannot be opened through LangChain; use the raw client.
-        client = runtime.providers().chroma()
-        name = f"{current_app.config['CHROMA_COLLECTION']}_u{int(owner_id)}"
-        if name in [c.name for c in client.list_collections()]:
-            client.get_collection(name).delete(where={"document_id": int(document_id)})
+        SqlChunks().delete(space, source)
+        _delete_vectors_raw(space, source)
+        return
+    retriever.delete(space, source)
 
 
-def delete(document):
-    """Remove the row, its vectors and its file (when no other document uses it)."""
-    document_id, owner_id, sha256 = document.id, document.user_id, document.sha256
+def delete(actor, document):
+    """Remove the row, its chunks and its file (when no other document uses it). An admin
+    deleting someone else's document is audited."""
+    space, source, sha256 = access.space_of(document), str(document.id), document.sha256
+    if document.user_id != actor.id:
+        audit.record(actor, "document.delete", f"document #{document.id}",
+                     f"owner #{document.user_id}, {document.size} bytes, "
+                     f"{'shared' if document.shared else 'private'}")  # fmt: skip
     db.session.delete(document)
     db.session.commit()
-    remove_chunks(document_id, owner_id)
+    remove_chunks(space, source)
     others = db.session.scalar(select(func.count(Document.id)).where(Document.sha256 == sha256))
     if not others:
         blob_path(sha256).unlink(missing_ok=True)
 
 
+def set_shared(document, shared):
+    """Move a ready document into the shared library or back to its owner's documents:
+    its chunks change space (rows and vectors), nothing is embedded again."""
+    if document.shared == shared:
+        return
+    old_space = access.space_of(document)
+    document.shared = shared
+    db.session.commit()
+    new_space = access.space_of(document)
+    runtime.retriever().move(str(document.id), old_space, new_space)
+
+
 def reindex(document):
-    """Queue a rebuild of the document's vectors."""
+    """Queue a rebuild of the document's chunks."""
     document.status, document.error, document.warning = PENDING, None, None
     document.pages_done = document.chunks_done = 0
     db.session.commit()
-    runtime.runner().submit(document.id)
+    submit_ingest(document.id)

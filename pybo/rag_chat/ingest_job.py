@@ -14,27 +14,29 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from pybo import jobs
 from pybo.extensions import db
+from pybo.incidents import report
+from pybo.jobs import JobKind, Retry
+from pybo.knowledge.pdf import IngestError
+from pybo.knowledge.providers import ModelUnavailable
 from pybo.models import now
-from pybo.rag_chat import runtime
+from pybo.rag_chat import access, runtime
 from pybo.rag_chat.documents import blob_path, remove_chunks
 from pybo.rag_chat.models import FAILED, PENDING, PROCESSING, READY, Document
-from pybo.rag_chat.pdf import IngestError
-from pybo.rag_chat.providers import ModelUnavailable
 
 log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
+KIND = "ingest_document"
+
+
 class Cancelled(Exception):
     """The job lost its document: deleted, re-queued, or its lease taken over."""
-
-
-class Retry(Exception):
-    """A transient failure: the runner retries with backoff."""
 
 
 def claim(document_id):
@@ -125,18 +127,18 @@ def _model_message(exc):
 
 def process(document_id):
     """Index one document (runs in an app context). Returns the IngestResult or None."""
-    from pybo.rag_chat.ingest import ingest_pdf
+    from pybo.knowledge.ingest import ingest_pdf
 
     token = claim(document_id)
     if token is None:
         return None
     document = db.session.get(Document, document_id)
-    owner_id, config = document.user_id, current_app.config
+    target, config = access.target_of(document), current_app.config
     try:
         tokenizer, max_seq = runtime.providers().embedding_tokenizer()
         result = ingest_pdf(
-            blob_path(document.sha256), document_id=document.id, owner_id=owner_id,
-            filename=document.filename, store=runtime.retriever(), tokenizer=tokenizer,
+            blob_path(document.sha256), target=target, store=runtime.retriever(),
+            tokenizer=tokenizer,
             max_seq_length=max_seq, max_pages=config["MAX_PDF_PAGES"],
             overlap=config["RAG_CHUNK_OVERLAP_TOKENS"], batch_size=config["INGEST_BATCH_SIZE"],
             progress=Progress(document_id, token),
@@ -144,7 +146,7 @@ def process(document_id):
         write(document_id, token, **_ready_values(result))
         return result
     except Cancelled:
-        _cleanup_if_deleted(document_id, owner_id)
+        _cleanup_if_deleted(document_id, target)
         return None
     except TRANSIENT as exc:
         db.session.rollback()
@@ -156,18 +158,46 @@ def process(document_id):
     except ModelUnavailable as exc:
         _fail(document_id, token, _model_message(exc))
     except Exception as exc:
-        if _cleanup_if_deleted(document_id, owner_id):
+        if _cleanup_if_deleted(document_id, target):
             return None  # e.g. a foreign-key error because the document was deleted
-        log.exception("ingestion of document %s failed", document_id)
-        _fail(document_id, token, f"처리 중 오류가 발생했습니다: {exc}")
+        _fail(
+            document_id,
+            token,
+            report("처리 중 오류가 발생했습니다", exc, log, document=document_id),
+        )
         raise
     return None
 
 
-def _cleanup_if_deleted(document_id, owner_id):
+def _cleanup_if_deleted(document_id, target):
     """True (after removing its chunks) when the document was deleted under the job."""
     db.session.rollback()
     if db.session.get(Document, document_id, populate_existing=True) is not None:
         return False
-    remove_chunks(document_id, owner_id)  # nothing of a deleted document may stay behind
+    remove_chunks(target.space, target.source)  # nothing of a deleted document may stay
     return True
+
+
+def unfinished(app):
+    """[(document_id, delay_seconds)] for documents a previous process left unfinished:
+    pending ones at once, processing ones when their lease has run out."""
+    lease = app.config["JOB_LEASE_SECONDS"]
+    with app.app_context():
+        rows = db.session.execute(
+            select(Document.id, Document.status, Document.update_date).where(
+                Document.status.in_((PENDING, PROCESSING))
+            )
+        ).all()
+        moment = now()
+        db.session.remove()
+    plan = []
+    for document_id, status, updated in rows:
+        delay = 0.0
+        if status == PROCESSING and updated is not None:
+            delay = max(0.0, lease - (moment - updated).total_seconds()) + 1.0
+        plan.append((document_id, delay))
+    return plan
+
+
+def register(app):
+    jobs.register(app, JobKind(KIND, process, unfinished))

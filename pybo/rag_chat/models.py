@@ -20,7 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pybo.extensions import db
 from pybo.models import User, now
 
-__all__ = ["Document", "Chunk", "ChunkVersion", "Conversation", "Message", "conversation_document"]
+__all__ = [
+    "Document", "Chunk", "IndexLog", "IndexSpace", "Conversation", "Message",
+    "conversation_document",
+]  # fmt: skip
 
 PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
 STATUSES = (PENDING, PROCESSING, READY, FAILED)
@@ -44,11 +47,14 @@ class Document(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "sha256", name="uq_document_user_sha256"),
         Index("ix_document_status", "status"),
+        {"sqlite_autoincrement": True},  # ids key files and vectors: never reused
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
+    # Shared library (공개 자료): readable by every logged-in user, managed by admins.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
@@ -108,40 +114,73 @@ class Document(db.Model):
 
 
 class Chunk(db.Model):
-    """A chunk's text and Kiwi morphemes: the lexical index's source of truth.
+    """A chunk's text and Kiwi morphemes in its space: the lexical index's source of truth.
 
-    The vectors of the same chunks live in Chroma under the same key."""
+    The vectors of the same chunks live in Chroma, in the space's collection, under the
+    same key `"{source}:{chunk_index}"`. Board chunks carry the question and answer they
+    cite; PDF chunks their document."""
 
     __tablename__ = "rag_chunk"
     __table_args__ = (
-        UniqueConstraint("document_id", "chunk_index", name="uq_rag_chunk_document_chunk"),
-        Index("ix_rag_chunk_owner_id", "owner_id", "id"),
+        UniqueConstraint("space", "source", "chunk_index", name="uq_rag_chunk_space_source_chunk"),
+        Index("ix_rag_chunk_space_id", "space", "id"),
+        Index("ix_rag_chunk_space_source", "space", "source"),
+        Index("ix_rag_chunk_document_id", "document_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
-    owner_id: Mapped[int] = mapped_column(Integer)
+    space: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(40))
     chunk_index: Mapped[int] = mapped_column(Integer)
     page: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255), default="")
     text: Mapped[str] = mapped_column(Text)
     tokens: Mapped[str] = mapped_column(Text)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(Integer)
+    answer_id: Mapped[int | None] = mapped_column(Integer)
 
 
-class ChunkVersion(db.Model):
-    """Bumped with every change to an owner's chunks; processes rebuild their cached
-    lexical index when it moves."""
+class IndexLog(db.Model):
+    """One row per change to a source's chunks: processes that cache a space's lexical
+    index re-read only the sources logged after the position they hold. Ids are never
+    reused (AUTOINCREMENT), or a process could miss a change."""
 
-    __tablename__ = "rag_chunk_version"
+    __tablename__ = "rag_index_log"
+    __table_args__ = (
+        Index("ix_rag_index_log_space_id", "space", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
-    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(40))
+    create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+
+
+class IndexSpace(db.Model):
+    """Per space: the newest log id removed by pruning. A process positioned before it
+    cannot catch up from the log and rebuilds the space's index."""
+
+    __tablename__ = "rag_index_space"
+
+    space: Mapped[str] = mapped_column(String(40), primary_key=True)
+    pruned_through: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Conversation(db.Model):
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
+
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(100), default="새 대화")
+    # What the assistant searches: chosen documents (own or shared) when `documents` is not
+    # empty, else the kinds switched on here; the board can be added either way.
     all_documents: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    use_private: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    use_shared: Mapped[bool] = mapped_column(Boolean, default=True, server_default="0")
+    use_board: Mapped[bool] = mapped_column(Boolean, default=True, server_default="0")
     create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
     update_date: Mapped[datetime] = mapped_column(DateTime, default=now)
 
@@ -153,7 +192,10 @@ class Conversation(db.Model):
 
 
 class Message(db.Model):
-    __table_args__ = (Index("ix_message_conversation_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_conversation_id", "conversation_id", "id"),
+        {"sqlite_autoincrement": True},  # ids are never reused
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))

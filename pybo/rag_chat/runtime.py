@@ -8,7 +8,7 @@ import threading
 
 from flask import current_app
 
-from pybo.rag_chat.providers import ModelSettings, OnceCache, Providers
+from pybo.knowledge.providers import ModelSettings, OnceCache, Providers
 
 
 class GenerationGate:
@@ -84,8 +84,8 @@ def gate(app=None):
 
 
 def retrieval_settings(config):
-    from pybo.rag_chat.fusion import METHODS, FusionSettings
-    from pybo.rag_chat.hybrid import RetrievalSettings
+    from pybo.knowledge.fusion import METHODS, FusionSettings
+    from pybo.knowledge.hybrid import RetrievalSettings
 
     method = config["RAG_FUSION"]
     if method not in METHODS:
@@ -105,8 +105,8 @@ def retriever(app=None):
     app = app or current_app._get_current_object()
 
     def build():
+        from pybo.knowledge.hybrid import HybridRetriever
         from pybo.rag_chat.chunks import SqlChunks
-        from pybo.rag_chat.hybrid import HybridRetriever
 
         chosen = providers(app)
         return HybridRetriever(
@@ -142,6 +142,6 @@ def chat_model(app=None):
 
 def runner(app=None):
     app = app or current_app._get_current_object()
-    from pybo.rag_chat import jobs
+    from pybo import jobs
 
     return _once("runner", lambda: jobs.make_runner(app), app)

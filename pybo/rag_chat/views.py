@@ -16,9 +16,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from pybo.common.permissions import require_author
 from pybo.extensions import db
-from pybo.rag_chat import conversations, documents, runtime
+from pybo.rag_chat import access, conversations, documents, runtime
 from pybo.rag_chat.models import Conversation, Document, Message
 
 bp = Blueprint("rag_chat", __name__, url_prefix="/chat")
@@ -41,6 +40,24 @@ def _model_status():
     }
 
 
+def scope_label(conversation):
+    """`검색 범위:` summary of a conversation, in words."""
+    parts = []
+    if conversation.documents:
+        parts.append(", ".join(d.filename for d in conversation.documents))
+    else:
+        kinds = ((conversation.use_private, "내 문서"), (conversation.use_shared, "공개 자료"))
+        parts += [label for on, label in kinds if on]
+    if conversation.use_board:
+        parts.append("게시판")
+    return " + ".join(parts) or "없음 (아래에서 고르세요)"
+
+
+@bp.app_context_processor
+def _chat_helpers():
+    return {"scope_label": scope_label}
+
+
 @bp.route("/")
 @login_required
 def chat():
@@ -50,18 +67,24 @@ def chat():
         "rag_chat/chat.html",
         conversations=conversations.for_user(current_user),
         conversation=conversation,
-        documents=[
-            d for d in documents.visible_documents(current_user) if d.user_id == current_user.id
-        ],
+        documents=documents.readable_documents(current_user),
         models=_model_status(),
     )
+
+
+def _scope_form():
+    """(document ids, kinds) from the scope picker; unknown kinds are ignored."""
+    kinds = [k for k in request.form.getlist("kinds") if k in conversations.SCOPE_KINDS]
+    return request.form.getlist("document_ids", type=int), kinds
 
 
 @bp.route("/new", methods=("POST",))
 @login_required
 def new():
-    ids = request.form.getlist("document_ids", type=int)
-    conversation = conversations.create(current_user, ids)
+    ids, kinds = _scope_form()
+    conversation = conversations.create(
+        current_user, ids, kinds if "kinds" in request.form else None
+    )
     return redirect(url_for("rag_chat.chat", c=conversation.id))
 
 
@@ -69,9 +92,8 @@ def new():
 @login_required
 def scope(conversation_id):
     conversation = _own_conversation(conversation_id)
-    conversations.set_scope(
-        conversation, current_user, request.form.getlist("document_ids", type=int)
-    )
+    ids, kinds = _scope_form()
+    conversations.set_scope(conversation, current_user, ids, kinds)
     flash("검색할 문서를 바꿨습니다.", "success")
     return redirect(url_for("rag_chat.chat", c=conversation.id))
 
@@ -121,13 +143,29 @@ def feedback(message_id):
     return jsonify(feedback=message.feedback)
 
 
+def _document(document_id, rule):
+    """The document when `rule(current_user, document)` allows it. A private document
+    someone may not read is a 404 (its existence is private too); a readable one they
+    may not change is a 403."""
+    document = db.get_or_404(Document, document_id)
+    if rule(current_user, document):
+        return document
+    if access.can_read(current_user, document) or (
+        current_user.is_admin and rule is not access.can_read
+    ):
+        abort(403)
+    abort(404)
+
+
 @bp.route("/documents/")
 @login_required
 def document_list():
     runtime.runner()  # starts the job runner (and its recovery) with the first visit
     return render_template(
         "rag_chat/documents.html",
-        documents=documents.visible_documents(current_user),
+        documents=documents.readable_documents(current_user),
+        moderation=documents.moderation_rows() if current_user.is_admin else [],
+        access=access,
         models=_model_status(),
         max_mb=current_app.config["MAX_UPLOAD_MB"],
         max_pages=current_app.config["MAX_PDF_PAGES"],
@@ -137,14 +175,15 @@ def document_list():
 @bp.route("/documents/status")
 @login_required
 def document_status():
-    return jsonify(documents=[d.progress() for d in documents.visible_documents(current_user)])
+    return jsonify(documents=[d.progress() for d in documents.readable_documents(current_user)])
 
 
 @bp.route("/documents/upload", methods=("POST",))
 @login_required
 def upload():
     try:
-        document, created = documents.upload(current_user, request.files.get("file"))
+        shared = current_user.is_admin and request.form.get("shared") == "1"
+        document, created = documents.upload(current_user, request.files.get("file"), shared)
     except documents.UploadError as exc:
         flash(str(exc), "danger")
     else:
@@ -158,8 +197,8 @@ def upload():
 @bp.route("/documents/<int:document_id>/delete", methods=("POST",))
 @login_required
 def document_delete(document_id):
-    document = require_author(db.get_or_404(Document, document_id))
-    documents.delete(document)
+    document = _document(document_id, access.can_delete)
+    documents.delete(current_user, document)
     flash("문서를 삭제했습니다.", "success")
     return redirect(url_for("rag_chat.document_list"))
 
@@ -167,7 +206,7 @@ def document_delete(document_id):
 @bp.route("/documents/<int:document_id>/reindex", methods=("POST",))
 @login_required
 def document_reindex(document_id):
-    document = require_author(db.get_or_404(Document, document_id))
+    document = _document(document_id, access.can_manage)
     documents.reindex(document)
     flash("다시 색인합니다.", "success")
     return redirect(url_for("rag_chat.document_list"))
@@ -176,8 +215,18 @@ def document_reindex(document_id):
 @bp.route("/documents/<int:document_id>/file")
 @login_required
 def document_file(document_id):
-    document = require_author(db.get_or_404(Document, document_id))
+    document = _document(document_id, access.can_read)
     path = documents.blob_path(document.sha256)
     if not path.is_file():
         abort(404)
     return send_file(path, mimetype="application/pdf", download_name=document.filename)
+
+
+@bp.route("/documents/<int:document_id>/share", methods=("POST",))
+@login_required
+def document_share(document_id):
+    document = _document(document_id, access.can_share)
+    shared = request.form.get("shared", "1") == "1"
+    documents.set_shared(document, shared)
+    flash("공개 자료실에 올렸습니다." if shared else "공개 자료실에서 내렸습니다.", "success")
+    return redirect(url_for("rag_chat.document_list"))

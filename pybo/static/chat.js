@@ -35,10 +35,10 @@
     for (const s of sources) {
       const item = document.createElement("li");
       const link = document.createElement("a");
-      link.href = `/chat/documents/${s.document_id}/file#page=${s.page}`;
+      link.href = s.url || `/chat/documents/${s.document_id}/file#page=${s.page}`;
       link.target = "_blank";
       link.rel = "noopener";
-      link.textContent = `${s.filename}, ${s.page}쪽`;
+      link.textContent = s.kind === "board" ? s.title : `${s.title || s.filename}, ${s.page}쪽`;
       const snippet = document.createElement("span");
       snippet.className = "text-muted";
       snippet.textContent = ` — ${s.snippet.slice(0, 120)}`;

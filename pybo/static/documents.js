@@ -6,20 +6,26 @@
   if (!table) return;
 
   function render(doc) {
-    const row = table.querySelector(`tr[data-id="${doc.id}"]`);
+    const row = document.querySelector(`tr[data-id="${doc.id}"]`);
     if (!row) return;
     row.dataset.status = doc.status;
     const badge = row.querySelector(".doc-status .badge");
     badge.textContent = doc.label;
     badge.className = `badge status-${doc.status}`;
     const bar = row.querySelector(".progress-bar");
+    bar.dataset.percent = String(doc.percent);
     bar.style.width = `${doc.percent}%`;
     bar.classList.toggle("bg-danger", doc.status === "failed");
     row.querySelector(".progress").setAttribute("aria-valuenow", String(doc.percent));
     row.querySelector(".doc-detail").textContent = doc.detail;
   }
 
-  const busy = () => [...table.querySelectorAll("tr[data-status]")].some(
+  // Widths come from data-percent (no inline styles: the CSP forbids them).
+  document.querySelectorAll(".progress-bar[data-percent]").forEach((bar) => {
+    bar.style.width = `${bar.dataset.percent}%`;
+  });
+
+  const busy = () => [...document.querySelectorAll("tr[data-status]")].some(
     (row) => row.dataset.status === "pending" || row.dataset.status === "processing");
 
   async function poll() {

@@ -2,6 +2,7 @@
 
 from sqlalchemy import delete, insert, select, update
 
+from pybo.assistant import board_index
 from pybo.extensions import db
 from pybo.models import Answer, Question, answer_voter, question_voter
 
@@ -34,6 +35,8 @@ def toggle(user, post):
         .values(vote_count=model.vote_count + (-1 if voted else 1))
         .execution_options(synchronize_session=False)
     )
+    # Answers are indexed for the assistant in vote order: the board index follows.
+    board_index.request([post.question_id if model is Answer else post.id])
     db.session.commit()
     db.session.refresh(post)
     return not voted

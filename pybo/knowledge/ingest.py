@@ -8,8 +8,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from pybo.rag_chat.chunking import split_pages
-from pybo.rag_chat.pdf import IngestError, extract_pages, open_pdf
+from pybo.knowledge.chunking import split_pages
+from pybo.knowledge.pdf import IngestError, extract_pages, open_pdf
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,7 @@ class IngestResult:
 def ingest_pdf(
     path,
     *,
-    document_id,
-    owner_id,
-    filename,
+    target,
     store,
     tokenizer,
     max_seq_length,
@@ -37,7 +35,8 @@ def ingest_pdf(
     batch_size=64,
     progress=None,
 ):
-    """Index one PDF; replaces any vectors the document had. Returns an `IngestResult`."""
+    """Index one PDF as `target` (a `hybrid.Target`); replaces whatever the source had.
+    Returns an `IngestResult`."""
     progress = progress or (lambda **_: None)
     started = time.perf_counter()
     reader = open_pdf(path, max_pages)
@@ -51,10 +50,10 @@ def ingest_pdf(
         raise IngestError("색인할 수 있는 문장이 없습니다 (내용이 너무 짧거나 깨져 있습니다).")
     extracted = time.perf_counter()
     progress(chunks_total=len(chunks), chunks_done=0)
-    store.delete_document(document_id, owner_id)  # re-index: nothing stale, nothing twice
+    store.delete(target.space, target.source)  # re-index: nothing stale, nothing twice
     for start in range(0, len(chunks), batch_size):
         batch = chunks[start : start + batch_size]
-        store.add(document_id, owner_id, filename, batch)
+        store.add(target, batch)
         progress(chunks_done=start + len(batch))
     result = IngestResult(
         pages=total_pages,
@@ -63,5 +62,5 @@ def ingest_pdf(
         extract_seconds=extracted - started,
         embed_seconds=time.perf_counter() - extracted,
     )
-    log.info("indexed document %s: %s", document_id, result)
+    log.info("indexed %s/%s: %s", target.space, target.source, result)
     return result

@@ -11,9 +11,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pybo.rag_chat.pdf import Page
+from pybo.knowledge.hybrid import Scope, Target
+from pybo.knowledge.pdf import Page
 
 CUTOFFS = (1, 3, 5, 10)
+EVAL_SPACE = "eval"
 DEPTH = max(CUTOFFS)
 
 
@@ -100,13 +102,13 @@ def average(rows):
 
 def index_corpus(dataset, retriever, tokenizer, max_seq_length, overlap=24, progress=None):
     """Chunk every passage with the real splitter and write it to `retriever`."""
-    from pybo.rag_chat.chunking import split_pages
+    from pybo.knowledge.chunking import split_pages
 
     pages = [Page(position, text) for position, text in enumerate(dataset.passages)]
     chunks = split_pages(pages, tokenizer, max_seq_length, overlap)
     for start in range(0, len(chunks), 256):
         batch = chunks[start : start + 256]
-        retriever.add(0, 0, dataset.name, batch)
+        retriever.add(Target(EVAL_SPACE, "0", dataset.name), batch)
         if progress:
             progress(len(batch))
     return len(chunks)
@@ -119,7 +121,7 @@ def evaluate(dataset, retriever, modes, query_vectors=None, progress=None, depth
         rows = []
         for i, (query, gold) in enumerate(zip(dataset.queries, dataset.gold, strict=True)):
             vector = query_vectors[i] if query_vectors is not None else None
-            hits = retriever.search(query, 0, k=depth, method=mode, vector=vector)
+            hits = retriever.search(query, [Scope(EVAL_SPACE)], k=depth, method=mode, vector=vector)
             rows.append(score_query(passage_ranking(hits), gold))
             if progress:
                 progress(1)

@@ -25,6 +25,7 @@ class IngestError(ValueError):
 class Page:
     number: int  # 1-based
     text: str
+    anchor: int | None = None  # for non-PDF sources: what a citation points at
 
 
 def looks_like_pdf(head):

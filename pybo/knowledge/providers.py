@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from pybo.incidents import report
+
 log = logging.getLogger(__name__)
 
 
@@ -125,7 +127,7 @@ def make_vector_store(client, embeddings, prefix):
     """A `VectorStore` whose per-owner collections are LangChain `Chroma` objects."""
     from langchain_chroma import Chroma
 
-    from pybo.rag_chat.store import VectorStore
+    from pybo.knowledge.store import VectorStore
 
     def open_collection(name):
         return Chroma(
@@ -227,8 +229,8 @@ class Providers:
         try:
             return loader(location, self.device)
         except Exception as exc:  # a broken download must not take the site down
-            log.exception("loading the %s model from %s failed", kind, location)
-            raise ModelUnavailable(kind, location, f"불러오기 실패: {exc}") from exc
+            reason = report("모델 파일을 불러오지 못했습니다", exc, log, kind=kind, at=location)
+            raise ModelUnavailable(kind, location, reason) from exc
 
     def embeddings(self):
         return self._get(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from pybo.rag_chat.pdf import is_garbage
+from pybo.knowledge.pdf import is_garbage
 
 SEPARATORS = ["\n\n", "\n", ". ", "다. ", "? ", "! ", "。", ", ", " ", ""]
 MIN_CHUNK_CHARS = 15
@@ -23,6 +23,7 @@ class Chunk:
     text: str
     page: int
     index: int
+    anchor: int | None = None  # what a citation points at inside the source (an answer id)
 
 
 def token_count(tokenizer, text):
@@ -51,14 +52,15 @@ def make_splitter(tokenizer, max_tokens, overlap):
     )
 
 
-def keep(text):
+def keep(text, min_chars=MIN_CHUNK_CHARS):
     """The chunk filter: drop empty, tiny and garbage pieces."""
     stripped = text.strip()
-    return len(stripped) >= MIN_CHUNK_CHARS and not is_garbage(stripped)
+    return len(stripped) >= max(min_chars, 1) and not is_garbage(stripped)
 
 
-def split_pages(pages, tokenizer, max_seq_length, overlap=24):
-    """Chunks of every page, each at most `max_seq_length - 2` embedder tokens."""
+def split_pages(pages, tokenizer, max_seq_length, overlap=24, min_chars=MIN_CHUNK_CHARS):
+    """Chunks of every page, each at most `max_seq_length - 2` embedder tokens. Pieces
+    shorter than `min_chars` are dropped (PDF debris; a board question may be short)."""
     limit = max_seq_length - SPECIAL_TOKENS
     splitter = make_splitter(tokenizer, limit, overlap)
     chunks = []
@@ -69,6 +71,6 @@ def split_pages(pages, tokenizer, max_seq_length, overlap=24):
             if token_count(tokenizer, piece) > limit:
                 parts = _cut_by_tokens(tokenizer, piece, limit)
             for part in parts:
-                if keep(part):
-                    chunks.append(Chunk(part.strip(), page.number, len(chunks)))
+                if keep(part, min_chars):
+                    chunks.append(Chunk(part.strip(), page.number, len(chunks), page.anchor))
     return chunks

@@ -1,0 +1,64 @@
+"""`flask models ...`: the model files under resources/models/."""
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from pybo.rag_chat import runtime
+
+models_cli = AppGroup("models", help="Model files under resources/models/.")
+
+
+def hub_reachable(timeout=3.0):
+    """True when the Hugging Face hub answers within `timeout` seconds."""
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+@models_cli.command("download")
+@click.option("--only", type=click.Choice(["embedding", "llm"]), help="Download one model.")
+@click.option("--force", is_flag=True, help="Download even if the folder looks complete.")
+@click.option("--soft", is_flag=True, help="Only warn when the hub is unreachable (run.sh).")
+def download(only, force, soft):
+    """Fetch ko-sroberta and Gemma-3n into resources/models/ (HF_TOKEN for Gemma)."""
+    from huggingface_hub import snapshot_download
+
+    config = current_app.config
+    wanted = [
+        ("embedding", config["EMBEDDING_HUB_ID"], config["EMBEDDING_MODEL"]),
+        ("llm", config["LLM_HUB_ID"], config["LLM_MODEL"]),
+    ]
+    problems = runtime.providers().status()
+    if not force and all(problems[kind] is None for kind, _, _ in wanted if kind == (only or kind)):
+        click.echo("모델이 모두 준비되어 있습니다.")
+        return
+    if not hub_reachable():
+        message = "Hugging Face hub에 연결할 수 없습니다 (네트워크 또는 HF_HUB_OFFLINE)."
+        if soft:
+            click.echo(f"{message} 모델 없이 시작합니다: 채팅은 모델을 받은 뒤 동작합니다.")
+            return
+        raise click.ClickException(message)
+    for kind, repo_id, target in wanted:
+        if only and kind != only:
+            continue
+        if not force and problems[kind] is None:
+            click.echo(f"{kind}: 이미 있습니다 ({target})")
+            continue
+        click.echo(f"{kind}: {repo_id} -> {target}")
+        try:
+            snapshot_download(repo_id, local_dir=target, token=os.environ.get("HF_TOKEN"))
+        except Exception as exc:  # noqa: BLE001 - gated repo, network, disk
+            raise click.ClickException(
+                f"{repo_id} 다운로드 실패: {exc}. Gemma는 동의가 필요한 모델입니다: "
+                "huggingface.co에서 약관에 동의하고 HF_TOKEN 을 설정하세요."
+            ) from exc
+        runtime.providers().forget(kind)
