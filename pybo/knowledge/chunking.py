@@ -66,9 +66,11 @@ def split_pages(pages, tokenizer, max_seq_length, overlap=24, min_chars=MIN_CHUN
     chunks = []
     for page in pages:
         text = " ".join(page.text.split(" "))  # keep newlines, they are separators
-        for piece in splitter.split_text(text):
+        # A page that fits whole is one chunk (most board posts): no splitting, one count.
+        fits = len(text) <= limit * 4 and token_count(tokenizer, text) <= limit
+        for piece in [text] if fits else splitter.split_text(text):
             parts = [piece]
-            if token_count(tokenizer, piece) > limit:
+            if not fits and token_count(tokenizer, piece) > limit:
                 parts = _cut_by_tokens(tokenizer, piece, limit)
             for part in parts:
                 if keep(part, min_chars):

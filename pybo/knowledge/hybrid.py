@@ -247,9 +247,12 @@ class HybridRetriever:
             rows.append((target, chunks, [next(token_lists) for _ in chunks]))
             writes.append((target, chunks, [next(vectors) for _ in chunks]))
         self.chunks.add_many(rows)
+        by_space = {}
         for target, chunks, batch in writes:
             metadata = {"document_id": target.document_id, "question_id": target.question_id}
-            self.vectors.add(target.space, target.source, chunks, batch, metadata)
+            by_space.setdefault(target.space, []).append((target.source, chunks, batch, metadata))
+        for space, space_items in by_space.items():
+            self.vectors.add_many(space, space_items)
 
     def replace(self, target, chunks):
         """Swap a source's chunks for `chunks`, embedding only texts it did not have

@@ -24,6 +24,9 @@ import numpy as np
 EXACT_SCOPE_MAX = 5000
 
 
+MAX_WRITE = 5000  # vectors per Chroma call (its limit is 5,461)
+
+
 def chunk_key(source, chunk):
     return f"{source}:{int(chunk)}"
 
@@ -79,19 +82,30 @@ class VectorStore:
         `metadata` is stored with every chunk (ids the caller wants to see again)."""
         if not chunks:
             return
-        texts = [c.text for c in chunks]
         if vectors is None:
-            vectors = self.embeddings.embed_documents(texts)
-        extra = {k: v for k, v in (metadata or {}).items() if v is not None}
-        self.collection(space).upsert(
-            ids=[chunk_key(source, c.index) for c in chunks],
-            embeddings=vectors,
-            metadatas=[
-                {**extra, "space": space, "source": str(source), "page": c.page, "chunk": c.index}
-                for c in chunks
-            ],
-            documents=texts,
-        )
+            vectors = self.embeddings.embed_documents([c.text for c in chunks])
+        self.add_many(space, [(source, chunks, vectors, metadata)])
+
+    def add_many(self, space, items):
+        """Write several sources' chunks to one space: [(source, chunks, vectors, metadata)],
+        vectors given. Chroma's cost is mostly per call, so a bulk re-index writes a whole
+        batch of sources at once (in slices under Chroma's largest batch)."""
+        ids, vectors, metadatas, texts = [], [], [], []
+        for source, chunks, batch, metadata in items:
+            extra = {k: v for k, v in (metadata or {}).items() if v is not None}
+            for chunk, vector in zip(chunks, batch, strict=True):
+                ids.append(chunk_key(source, chunk.index))
+                vectors.append(vector)
+                texts.append(chunk.text)
+                metadatas.append({**extra, "space": space, "source": str(source),
+                                  "page": chunk.page, "chunk": chunk.index})  # fmt: skip
+        collection = self.collection(space) if ids else None
+        for start in range(0, len(ids), MAX_WRITE):
+            part = slice(start, start + MAX_WRITE)
+            collection.upsert(
+                ids=ids[part], embeddings=vectors[part], metadatas=metadatas[part],
+                documents=texts[part],
+            )  # fmt: skip
 
     def delete_source(self, space, source):
         self.collection(space).delete(where=delete_filter(source))
