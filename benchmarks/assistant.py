@@ -214,7 +214,10 @@ def speed(args):
                 search.ensure_index(connection)
             before = peak_rss_mb()
             started = time.perf_counter()
-            done = board_index.rebuild()
+            from tqdm import tqdm
+
+            with tqdm(total=args.n, desc="board index", unit="q", mininterval=30) as bar:
+                done = board_index.rebuild(progress=bar.update)
             took = time.perf_counter() - started
             print(
                 f"board index rebuilt: {done:,} questions in {took:.0f} s "
