@@ -24,6 +24,7 @@ default (`--embedding DIR` for another; the query embedding's own cost is printe
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -213,44 +214,62 @@ def speed(args):
             with db.engine.begin() as connection:
                 search.ensure_index(connection)
             before = peak_rss_mb()
+            client = app.test_client()
+            checkpoints = sorted(c for c in args.checkpoints if c < args.n)
+            state = {"done": 0}
+
+            def step(count):
+                bar.update(count)
+                state["done"] += count
+                if checkpoints and state["done"] >= checkpoints[0]:
+                    while checkpoints and state["done"] >= checkpoints[0]:
+                        checkpoints.pop(0)
+                    similar_latency(client, state["done"], args.repeat, bar.write)
+
             started = time.perf_counter()
             from tqdm import tqdm
 
             with tqdm(total=args.n, desc="board index", unit="q", mininterval=30) as bar:
-                done = board_index.rebuild(progress=bar.update)
+                done = board_index.rebuild(progress=step)
             took = time.perf_counter() - started
             print(
                 f"board index rebuilt: {done:,} questions in {took:.0f} s "
-                f"({done / took:.0f}/s), peak RSS {before:.0f} -> {peak_rss_mb():.0f} MB"
+                f"({done / took:.0f}/s, similar-question checks included), "
+                f"peak RSS {before:.0f} -> {peak_rss_mb():.0f} MB"
             )
             from pybo.rag_chat import runtime
 
             retriever = runtime.retriever()
-            started = time.perf_counter()
-            space = retriever.space_index("board")
-            print(f"a fresh process's board index: {len(space.rows):,} chunks loaded in "
-                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+            print(f"the board index: {len(retriever.space_index('board').rows):,} chunks")
             embed = []
             for _ in range(50):
                 t = time.perf_counter()
                 retriever.embeddings.embed_query("비슷한 질문 찾기 은행 금리")
                 embed.append((time.perf_counter() - t) * 1000)
-        client = app.test_client()
-        words = ["은행 금리 질문", "파이썬 배포 오류", "아파트 전세 계약 방법", "플라스크 설치",
-                 "주식 펀드 세금", "데이터베이스 서버 설정 문제"]  # fmt: skip
-        times = []
-        for i in range(args.repeat):
-            t = time.perf_counter()
-            response = client.get("/question/similar/", query_string={"subject": words[i % 6]})
-            times.append((time.perf_counter() - t) * 1000)
-            assert response.status_code == 200
-        times.sort()
-        print(
-            f"GET /question/similar/ at {args.n:,} questions: p50 {statistics.median(times):.1f} ms"
-            f", p95 {times[int(0.95 * len(times))]:.1f} ms ({args.repeat} requests)"
-        )
-        embed_p50 = statistics.median(embed)
-        print(f"  of which the query embedding: p50 {embed_p50:.1f} ms ({args.embedding})")
+            similar_latency(client, done, args.repeat, print)
+        print(f"  of which the query embedding: p50 {statistics.median(embed):.1f} ms "
+              f"({args.embedding})")  # fmt: skip
+
+
+WORDS = ["은행 금리 질문", "파이썬 배포 오류", "아파트 전세 계약 방법", "플라스크 설치",
+         "주식 펀드 세금", "데이터베이스 서버 설정 문제"]  # fmt: skip
+
+
+def similar_latency(client, indexed, repeat, say):
+    """`GET /question/similar/` through the app, `repeat` times, with `indexed` questions in
+    the board index."""
+    times = []
+    for i in range(repeat):
+        t = time.perf_counter()
+        response = client.get("/question/similar/", query_string={"subject": WORDS[i % 6]})
+        times.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200, response.status_code
+    times.sort()
+    say(
+        f"GET /question/similar/ with {indexed:,} questions indexed: "
+        f"p50 {statistics.median(times):.1f} ms, p95 {times[int(0.95 * len(times))]:.1f} ms "
+        f"({repeat} requests, load {os.getloadavg()[0]:.1f})"
+    )
 
 
 def main():
@@ -261,6 +280,12 @@ def main():
     parser.add_argument("--limit", type=int)
     parser.add_argument("-n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument(
+        "--checkpoints",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default="10000,25000,50000",
+        help="also time similar questions when this many questions are indexed (comma list)",
+    )
     args = parser.parse_args()
     if args.embedding is None:
         args.embedding = "tiny" if args.part == "speed" else "use-multilingual"
