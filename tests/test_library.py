@@ -215,3 +215,38 @@ def test_sharing_moves_the_chunks_and_unsharing_takes_them_back(rag_app, library
         hits = retriever.search("서버 점검 일요일", [Scope("shared")], k=3, method="lexical")
         assert all(h.document_id != document_id for h in hits)
         assert retriever.count("u3", str(document_id)) == chunks
+
+
+def test_private_text_never_reaches_similar_questions(rag_app, library):
+    """Similar questions search the board only: alice's private words return nothing
+    for bob, and nothing in the JSON holds her text."""
+    clients, _, _ = library
+    response = clients["bob"].get("/question/similar/", query_string={"subject": SECRET})
+    assert response.status_code == 200
+    assert response.get_json() == []
+    assert "은하철도" not in response.get_data(as_text=True)
+
+
+def test_a_deleted_question_leaves_the_chat_sources(rag_app, library):
+    """A board question cited in bob's chat (with a link to the post) is gone from the
+    sources once alice deletes it."""
+    clients, _, _ = library
+    alice, bob = clients["alice"], clients["bob"]
+    created = alice.post(
+        "/question/create/",
+        data={
+            "subject": "주차장 정기권 신청 방법",
+            "content": "정기권은 관리사무소 창구에서 신청합니다.",
+        },
+    )
+    question_id = int(created.headers["Location"].rstrip("/").split("/")[-1])
+    wait_jobs(rag_app)
+    question = "주차장 정기권은 어디서 신청하나요?"
+    sources = dict(_ask(bob, _conversation(bob, kinds=("board",)), question))["sources"]["sources"]
+    assert [s["title"] for s in sources] == ["주차장 정기권 신청 방법"]
+    assert f"/question/detail/{question_id}/" in sources[0]["url"]
+    assert alice.post(f"/question/delete/{question_id}").status_code == 302
+    wait_jobs(rag_app)
+    events = _ask(bob, _conversation(bob, kinds=("board",)), question)
+    assert dict(events)["sources"]["sources"] == []
+    assert "주차장 정기권" not in repr(events)
