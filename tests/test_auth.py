@@ -77,6 +77,25 @@ def test_login_logout_and_navbar(client, auth, users):
         ("/\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
         ("", "/"),
+        ("////evil.com", "/"),
+        ("///evil.com", "/"),
+        ("/\\evil.com", "/"),
+        ("/%5Cevil.com", "/"),
+        ("/%5cevil.com", "/"),
+        ("%2F%2Fevil.com", "/"),
+        ("/%2F%2Fevil.com", "/"),
+        ("/%252F%252Fevil.com", "/"),
+        ("%252F%252Fevil.com", "/"),
+        ("https:evil.com", "/"),
+        ("http://evil.com", "/"),
+        ("/\t/evil.com", "/"),
+        ("/\n/evil.com", "/"),
+        ("/\r\n/evil.com", "/"),
+        ("\t//evil.com", "/"),
+        ("java\tscript:alert(1)", "/"),
+        ("JavaScript:alert(1)", "/"),
+        ("%6A%61vascript:alert(1)", "/"),
+        ("/question/list/?page=2", "/question/list/?page=2"),
     ],
 )
 def test_login_next_only_to_this_site(client, users, target, expected):
@@ -85,6 +104,23 @@ def test_login_next_only_to_this_site(client, users, target, expected):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == expected
+
+
+@pytest.mark.parametrize("query", ["%2F%2F%2F%2Fevil.com", "%2F%5Cevil.com", "%2F%09%2Fevil.com"])
+def test_login_next_in_query_string(client, users, query):
+    """The login form posts back to its own URL, so `next` also arrives in the query."""
+    response = client.post(
+        f"/auth/login/?next={query}", data={"username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_login_page_drops_a_foreign_next(client):
+    page = client.get("/auth/login/?next=%2F%2Fevil.com").get_data(as_text=True)
+    assert 'name="next" value=""' in page
+    page = client.get("/auth/login/?next=%2Fquestion%2Flist%2F").get_data(as_text=True)
+    assert 'name="next" value="/question/list/"' in page
 
 
 def test_login_required_round_trip(client, users):

@@ -3,7 +3,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from pybo.auth import service
 from pybo.auth.forms import PasswordChangeForm, UserCreateForm, UserLoginForm
-from pybo.common.redirects import next_url
+from pybo.common.redirects import next_url, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -35,7 +35,7 @@ def login():
             login_user(user)
             return redirect(next_url())
     status = 400 if form.is_submitted() else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, next=safe_next()), status
 
 
 @bp.route("/logout/", methods=("POST",))
