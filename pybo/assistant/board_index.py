@@ -12,19 +12,17 @@ queue is read again when a runner starts. `flask board reindex` rebuilds the spa
 streaming the questions in batches.
 """
 
-import html
 import logging
 import threading
 from datetime import datetime
 
-import nh3
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from pybo.assistant.models import BoardIndexQueue
-from pybo.common.markdown import render
+from pybo.common.markdown import plain_text
 from pybo.extensions import db
 from pybo.jobs import JobKind, Retry
 from pybo.knowledge.chunking import split_pages
@@ -43,11 +41,6 @@ MARKED = "board_index_marked"  # session.info key: questions to queue after the 
 
 def source_of(question_id):
     return f"q{int(question_id)}"
-
-
-def plain_text(markdown_source):
-    """What a reader sees of a post, without markup (for the index)."""
-    return html.unescape(nh3.clean(str(render(markdown_source)), tags=set())).strip()
 
 
 def is_accepted(answer):

@@ -1,41 +1,136 @@
-"""Markdown to safe HTML: rendered as in the tutorial, then sanitized with nh3.
+"""Markdown to safe HTML, one renderer for the board and the chat.
 
-The tutorial rendered markdown with `fenced_code` and `nl2br` and marked the result
-safe, so any `<script>` in a post ran in every reader's browser. Here the HTML that
-python-markdown produces goes through an allow-list sanitizer: no scripts, event
-handlers, `javascript:` URLs, iframes or styles survive, and links get
-`rel="noopener noreferrer nofollow"`.
+CommonMark (markdown-it-py) with tables and the tutorial's `nl2br` behaviour
+(`breaks=True`), fenced code highlighted on the server by Pygments with CSS classes
+(`static/pygments.css`, light and dark), then an allow-list sanitizer (nh3): no
+scripts, event handlers, `javascript:` URLs, iframes or styles survive, and links get
+`rel="noopener noreferrer nofollow"`. Each code block gets a copy button afterwards
+(`static/pybo.js` handles its click), so the sanitizer never has to allow buttons.
+
+The tutorial rendered with python-markdown and marked the result safe, so any
+`<script>` in a post ran in every reader's browser; python-markdown also turned an
+ordered list that follows a bullet list into bullets.
 """
 
-import markdown as md
+import html
+import re
+from functools import lru_cache
+
 import nh3
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4",
-    "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup",
-    "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3",
+    "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "span", "strong",
+    "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
     "code": {"class"},
+    "ol": {"start"},
     "th": {"align"},
     "td": {"align"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 MAX_MARKDOWN_CHARS = 100_000
+CODE_LANGUAGE = re.compile(r"^[A-Za-z0-9_+#.-]{1,30}$")
+TABLE_ALIGN = re.compile(r'(<t[hd]) style="text-align:(left|center|right)"')
+COPY_BUTTON = (
+    '<button type="button" class="btn btn-sm btn-outline-secondary code-copy" '
+    'data-copy-label="복사" data-copied-label="복사됨">복사</button>'
+)
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"breaks": True, "html": True, "highlight": _highlight})
+    parser.enable(["table", "strikethrough"])
+    # Every link becomes an <a>; nh3 then drops a href outside URL_SCHEMES, so a hostile
+    # `[x](javascript:...)` shows as plain link text rather than as its source.
+    parser.validateLink = lambda url: True
+    return parser
+
+
+@lru_cache(maxsize=1)
+def _token_classes():
+    from pygments.token import STANDARD_TYPES
+
+    return {name for name in STANDARD_TYPES.values() if name}
+
+
+def _highlight(code, language, _attrs):
+    """Pygments spans for a fenced block (inner HTML of <code>), or "" to let
+    markdown-it escape it plainly when the language is unknown or missing."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    if not language or not CODE_LANGUAGE.match(language):
+        return ""
+    try:
+        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return ""
+    return highlight(code, lexer, HtmlFormatter(nowrap=True))
+
+
+def _sanitize(markup):
+    return nh3.clean(
+        markup,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes={"span": _token_classes()},
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _html(source):
+    source = (source or "")[:MAX_MARKDOWN_CHARS]
+    rendered = _parser().render(source)
+    rendered = TABLE_ALIGN.sub(r'\1 align="\2"', rendered)  # style= would be dropped
+    return _sanitize(rendered)
 
 
 def render(source):
     """Render user markdown to sanitized HTML, safe to insert into a page."""
-    source = (source or "")[:MAX_MARKDOWN_CHARS]
-    html = md.markdown(source, extensions=["fenced_code", "nl2br", "tables"])
-    clean = nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-    )
+    clean = _html(source)
+    clean = clean.replace("<pre>", f'<div class="code-block">{COPY_BUTTON}<pre>')
+    clean = clean.replace("</pre>", "</pre></div>")
     return Markup(clean)
+
+
+def plain_text(source, limit=None):
+    """The text a reader sees, without markup (for search, previews and prompts)."""
+    text = html.unescape(nh3.clean(re.sub(r"<br>\n?", "\n", _html(source)), tags=set()))
+    text = re.sub(r"[ \t]+\n", "\n", text).strip()
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 0)].rstrip() + "…"
+    return text
+
+
+LIGHT_STYLE, DARK_STYLE = "default", "github-dark"
+
+
+def pygments_css():
+    """The text of static/pygments.css: code colours for the light and dark themes.
+
+    Regenerate with `python -c "from pybo.common.markdown import pygments_css;
+    print(pygments_css(), end='')" > pybo/static/pygments.css`.
+    """
+    from pygments.formatters import HtmlFormatter
+
+    def rules(style, prefix):
+        formatter = HtmlFormatter(style=style)
+        return "\n".join(
+            formatter.get_background_style_defs(prefix) + formatter.get_token_style_defs(prefix)
+        )
+
+    light = rules(LIGHT_STYLE, ".markdown pre")
+    dark = rules(DARK_STYLE, "[data-bs-theme=dark] .markdown pre")
+    header = f"/* Generated by pybo.common.markdown.pygments_css(): {LIGHT_STYLE} / {DARK_STYLE} */"
+    return f"{header}\n{light}\n{dark}\n"
