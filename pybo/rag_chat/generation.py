@@ -76,8 +76,12 @@ class LocalChatModel(BaseChatModel):
     def _stream(
         self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs
     ) -> Iterator[ChatGenerationChunk]:
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from pybo.knowledge.providers import heavy
+
+        torch = heavy("torch")
+        StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer = heavy(  # noqa: N806
+            "transformers", "StoppingCriteria", "StoppingCriteriaList", "TextIteratorStreamer"
+        )
 
         stop_event = threading.Event()
 
