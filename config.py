@@ -49,6 +49,8 @@ class Config:
     # Board
     QUESTIONS_PER_PAGE = 10
     ANSWERS_PER_PAGE = 10
+    # A question's view counts once per viewer (user, or anonymous session) per window.
+    VIEW_WINDOW_MINUTES = _env_int("VIEW_WINDOW_MINUTES", 30)
 
     # Uploads: whole-request cap; the PDF cap below is checked per file.
     MAX_UPLOAD_MB = _env_int("MAX_UPLOAD_MB", 50)

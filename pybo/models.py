@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -28,7 +29,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from pybo.extensions import db
 
 __all__ = [
-    "User", "Question", "Answer", "Comment", "AuditLog", "question_voter", "answer_voter",
+    "User", "Question", "Answer", "Comment", "AuditLog", "QuestionView", "question_voter",
+    "answer_voter",
 ]  # fmt: skip
 
 
@@ -81,6 +83,8 @@ class Question(db.Model):
     __table_args__ = (
         Index("ix_question_vote_count", "vote_count", "id"),
         Index("ix_question_answer_count", "answer_count", "id"),
+        # the list's 해결됨/미해결 filter pages newest-first inside this index
+        Index("ix_question_resolved", "resolved", "id"),
         {"sqlite_autoincrement": True},  # ids are never reused
     )
 
@@ -96,6 +100,9 @@ class Question(db.Model):
     # AI 답변: None (not asked) | queued | running | done | none (nothing relevant) | failed
     ai_status: Mapped[str | None] = mapped_column(String(16))
     ai_updated: Mapped[datetime | None] = mapped_column(DateTime)
+    # 해결됨: one of its answers is accepted. Kept by `pybo.answer.service` beside
+    # `Answer.accepted` so the list can filter through an index.
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     user: Mapped[User] = relationship(backref=db.backref("question_set", lazy="dynamic"))
     voter: Mapped[list[User]] = relationship(
@@ -121,6 +128,14 @@ class Answer(db.Model):
     __table_args__ = (
         Index("ix_answer_question_id", "question_id", "create_date"),
         Index("ix_answer_question_votes", "question_id", "vote_count"),
+        # 채택: at most one accepted answer per question, enforced by the database
+        Index(
+            "ux_answer_accepted_question",
+            "question_id",
+            unique=True,
+            sqlite_where=text("accepted"),
+            postgresql_where=text("accepted"),
+        ),
         {"sqlite_autoincrement": True},  # ids are never reused
     )
 
@@ -134,6 +149,7 @@ class Answer(db.Model):
     # AI answers: the citations behind [1], [2]…, and whether the question's author hid it.
     sources: Mapped[list | None] = mapped_column(JSON)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     question: Mapped[Question] = relationship(back_populates="answer_set")
     user: Mapped[User] = relationship(backref=db.backref("answer_set", lazy="dynamic"))
@@ -179,6 +195,21 @@ class Comment(db.Model):
 
     def __repr__(self):
         return f"<Comment {self.id}>"
+
+
+class QuestionView(db.Model):
+    """Who saw a question lately: a view counts once per viewer (`u{user id}`, or
+    `s{token}` kept in an anonymous visitor's session) per window; rows older than the
+    window are deleted as new ones arrive, so the table stays small."""
+
+    __tablename__ = "question_view"
+    __table_args__ = (Index("ix_question_view_viewed_at", "viewed_at"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("question.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    viewer: Mapped[str] = mapped_column(String(40), primary_key=True)
+    viewed_at: Mapped[datetime] = mapped_column(DateTime, default=now)
 
 
 class AuditLog(db.Model):

@@ -36,7 +36,7 @@ def test_signup_page_and_success(app, client):
     [
         ({"username": "ab"}, "3자 이상 25자 이하"),
         ({"username": "x" * 26}, "3자 이상 25자 이하"),
-        ({"username": ""}, "사용자이름은 필수입력 항목입니다"),
+        ({"username": ""}, "사용자 이름은 필수입력 항목입니다"),
         ({"password2": "different"}, "비밀번호가 일치하지 않습니다"),
         ({"password1": "short", "password2": "short"}, "8자 이상"),
         ({"email": "not-an-email"}, "올바른 이메일 주소가 아닙니다"),
@@ -54,7 +54,7 @@ def test_login_wrong_password_and_unknown_user_same_message(client, users):
     for username, password in (("alice", "wrong-password"), ("nobody", PASSWORD)):
         response = client.post("/auth/login/", data={"username": username, "password": password})
         assert response.status_code == 400
-        assert "사용자이름 또는 비밀번호가 올바르지 않습니다" in response.get_data(as_text=True)
+        assert "사용자 이름 또는 비밀번호가 올바르지 않습니다" in response.get_data(as_text=True)
 
 
 def test_login_logout_and_navbar(client, auth, users):

@@ -1,11 +1,13 @@
 """Questions, answers and comments through the HTTP routes."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select, update
 
 from pybo.extensions import db
-from pybo.models import Answer, Comment, Question, User
+from pybo.models import Answer, Comment, Question, QuestionView, User
 
 
 def test_index_redirects_to_list(client):
@@ -17,7 +19,7 @@ def test_index_redirects_to_list(client):
 
 def test_create_question_and_detail(app, client, auth, users):
     auth.login()
-    assert "질문등록" in client.get("/question/create/").get_data(as_text=True)
+    assert "질문 등록" in client.get("/question/create/").get_data(as_text=True)
     response = client.post(
         "/question/create/", data={"subject": "플라스크 질문", "content": "내용입니다"}
     )
@@ -60,12 +62,50 @@ def test_modify_question_sets_modify_date(app, client, auth, posts):
         assert (question.subject, question.modify_date is not None) == ("새 제목", True)
 
 
-def test_view_count_increments(app, client, posts):
-    for _ in range(3):
-        client.get(f"/question/detail/{posts['question']}/")
+def _views(app, question_id):
     with app.app_context():
-        assert db.session.get(Question, posts["question"]).view_count == 3
-    assert "조회 4" in client.get(f"/question/detail/{posts['question']}/").get_data(as_text=True)
+        return db.session.get(Question, question_id).view_count
+
+
+def test_view_counts_once_per_viewer_within_window(app, client, auth, posts):
+    qid = posts["question"]
+    for _ in range(3):  # reloads by one anonymous visitor (one session)
+        client.get(f"/question/detail/{qid}/")
+    assert _views(app, qid) == 1
+    app.test_client().get(f"/question/detail/{qid}/")  # another visitor
+    assert _views(app, qid) == 2
+    auth.login("bob")  # a user counts by id, once per window
+    client.get(f"/question/detail/{qid}/")
+    client.get(f"/question/detail/{qid}/")
+    assert _views(app, qid) == 3
+    assert "조회 3" in client.get(f"/question/detail/{qid}/").get_data(as_text=True)
+    with app.app_context():  # the window passes: the next view counts again
+        db.session.execute(
+            update(QuestionView).values(viewed_at=QuestionView.viewed_at - timedelta(minutes=31))
+        )
+        db.session.commit()
+    client.get(f"/question/detail/{qid}/")
+    assert _views(app, qid) == 4
+    with app.app_context():  # expired rows were pruned when that view was written
+        assert db.session.scalar(select(func.count()).select_from(QuestionView)) == 1
+
+
+def test_posting_an_answer_does_not_count_a_view(app, client, auth, posts):
+    qid = posts["question"]
+    auth.login("root")
+    response = client.post(
+        f"/answer/create/{qid}", data={"content": "관리자 답변"}, follow_redirects=True
+    )
+    assert response.status_code == 200 and "관리자 답변" in response.get_data(as_text=True)
+    assert _views(app, qid) == 0
+    client.get(f"/question/detail/{qid}/")  # the answerer has seen it within the window
+    assert _views(app, qid) == 0
+
+
+def test_missing_question_view_is_404_and_counts_nothing(app, client, posts):
+    assert client.get("/question/detail/999999/").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(QuestionView)) == 0
 
 
 def test_answer_create_jumps_to_answer(app, client, auth, posts):

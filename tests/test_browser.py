@@ -67,7 +67,7 @@ def test_board_flow(page, live_server):
     page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r".*/auth/login/"))
     login(page, url, "carol")
-    page.click("text=질문 등록하기")
+    page.click("text=질문 등록")
     page.fill("#subject", "브라우저에서 올린 질문")
     page.fill("#content", "**굵은** 내용입니다.")
     page.click("main form button[type=submit]")
@@ -79,7 +79,7 @@ def test_board_flow(page, live_server):
     login(page, url, "bob")
     page.goto(question_url)
     page.fill("#content", "밥의 답변입니다.")
-    page.click("input[value=답변등록]")
+    page.click('input[value="답변 등록"]')
     page.wait_for_url(re.compile(r".*#answer_\d+"))
     answer = page.locator("[id^=answer_] + .row").last
     assert "밥의 답변입니다." in answer.inner_text()

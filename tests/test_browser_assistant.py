@@ -29,7 +29,7 @@ def _wait_indexed(live_server, subject, seconds=120):
 
 def _post_question(browser_page, subject, content, ai=False):
     page = browser_page
-    page.click("text=질문 등록하기")
+    page.click("text=질문 등록")
     page.fill("#subject", subject)
     page.fill("#content", content)
     if ai:
@@ -52,7 +52,7 @@ def test_similar_questions_then_an_ai_answer_with_a_citation(page, live_server):
     _wait_indexed(live_server, "파이썬 가상환경 venv")
 
     login(page, url, "alice")
-    page.click("text=질문 등록하기")
+    page.click("text=질문 등록")
     page.type("#subject", "파이썬 가상환경 venv 는 어떻게 만드나요", delay=20)
     similar = page.locator(".similar-questions")
     similar.wait_for(state="visible", timeout=60_000)  # the index job ran, the box appeared

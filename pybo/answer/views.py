@@ -1,4 +1,4 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from pybo.answer import service
@@ -6,7 +6,7 @@ from pybo.answer.forms import AnswerForm
 from pybo.common.permissions import require_author
 from pybo.extensions import db
 from pybo.models import Answer, Question
-from pybo.question.views import render_detail
+from pybo.question.views import note_view, render_detail
 
 bp = Blueprint("answer", __name__, url_prefix="/answer")
 
@@ -29,6 +29,7 @@ def create(question_id):
     form = AnswerForm()
     if form.validate_on_submit():
         answer = service.create(current_user, question, form.content.data)
+        note_view(question.id, count=False)  # the page it lands on is not a new view
         return redirect(answer_url(answer))
     return render_detail(question, form, status=400)
 
@@ -54,3 +55,18 @@ def delete(answer_id):
     question_id = service.delete(answer)
     flash("답변이 삭제되었습니다.", "success")
     return redirect(url_for("question.detail", question_id=question_id))
+
+
+@bp.route("/accept/<int:answer_id>", methods=("POST",))
+@login_required
+def accept(answer_id):
+    """채택: the question's author (or an admin) marks the answer that solved it; the
+    same POST on the accepted answer undoes it."""
+    answer = db.get_or_404(Answer, answer_id)
+    if not service.can_accept(current_user, answer):
+        abort(403)
+    if service.toggle_accept(answer):
+        flash("답변을 채택했습니다.", "success")
+    else:
+        flash("답변 채택을 취소했습니다.", "success")
+    return redirect(answer_url(answer))

@@ -20,15 +20,15 @@ def _password_field(label):
 
 class UserCreateForm(FlaskForm):
     username = StringField(
-        "사용자이름",
+        "사용자 이름",
         validators=[
-            DataRequired("사용자이름은 필수입력 항목입니다."),
-            Length(min=3, max=25, message="사용자이름은 3자 이상 25자 이하입니다."),
+            DataRequired("사용자 이름은 필수입력 항목입니다."),
+            Length(min=3, max=25, message="사용자 이름은 3자 이상 25자 이하입니다."),
         ],
     )
     password1 = _password_field("비밀번호")
     password2 = PasswordField(
-        "비밀번호확인", validators=[DataRequired("비밀번호확인은 필수입력 항목입니다.")]
+        "비밀번호 확인", validators=[DataRequired("비밀번호 확인은 필수입력 항목입니다.")]
     )
     email = EmailField(
         "이메일",
@@ -42,7 +42,8 @@ class UserCreateForm(FlaskForm):
 
 class UserLoginForm(FlaskForm):
     username = StringField(
-        "사용자이름", validators=[DataRequired("사용자이름은 필수입력 항목입니다."), Length(max=25)]
+        "사용자 이름",
+        validators=[DataRequired("사용자 이름은 필수입력 항목입니다."), Length(max=25)],
     )
     password = PasswordField(
         "비밀번호", validators=[DataRequired("비밀번호는 필수입력 항목입니다."), Length(max=128)]
@@ -56,5 +57,5 @@ class PasswordChangeForm(FlaskForm):
     )
     password1 = _password_field("새 비밀번호")
     password2 = PasswordField(
-        "새 비밀번호확인", validators=[DataRequired("새 비밀번호확인은 필수입력 항목입니다.")]
+        "새 비밀번호 확인", validators=[DataRequired("새 비밀번호 확인은 필수입력 항목입니다.")]
     )

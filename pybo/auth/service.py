@@ -34,7 +34,7 @@ def authenticate(username, password):
     """The user for these credentials; one message for both failure cases."""
     user = find_user(username.strip())
     if user is None or not user.check_password(password) or user.is_bot:
-        raise AccountError("사용자이름 또는 비밀번호가 올바르지 않습니다.")
+        raise AccountError("사용자 이름 또는 비밀번호가 올바르지 않습니다.")
     return user
 
 

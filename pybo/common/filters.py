@@ -1,6 +1,6 @@
 """Jinja filters: Korean datetimes and markdown, as in the tutorial."""
 
-from pybo.common.markdown import render
+from pybo.common.markdown import plain_text, render
 
 
 def format_datetime(value, with_time=True):
@@ -18,3 +18,4 @@ def format_datetime(value, with_time=True):
 def init_app(app):
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["markdown"] = render
+    app.jinja_env.filters["plain"] = plain_text

@@ -1,11 +1,16 @@
-"""Question rules: listing (search, sort, paging), create, modify, delete, views."""
+"""Question rules: listing (search, sort, 해결됨 filter, paging), create, modify,
+delete, views (once per viewer per window)."""
+
+from datetime import timedelta
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import selectinload
 
+from pybo.common.paging import clamped, paginate
 from pybo.extensions import db
-from pybo.models import Answer, Question, now
+from pybo.models import Answer, Question, QuestionView, now
 from pybo.question import search
 
 # Ids grow with creation time, so "latest" is the primary key order: the search
@@ -15,6 +20,8 @@ SORTS = {
     "recommend": (Question.vote_count.desc(), Question.id.desc()),
     "popular": (Question.answer_count.desc(), Question.id.desc()),
 }
+# ?status=: 미해결 (open) or 해결됨 (resolved: an answer is accepted)
+STATUSES = {"open": False, "resolved": True}
 ANSWER_SORTS = {
     "old": (Answer.create_date.asc(), Answer.id.asc()),
     "latest": (Answer.create_date.desc(), Answer.id.desc()),
@@ -32,11 +39,14 @@ class _IndexPagination(Pagination):
         return self._query_args["total"]()
 
 
-def list_query(kw="", so="latest"):
-    """`select(Question)` for the list page: filtered by `kw`, ordered by `so`."""
+def list_query(kw="", so="latest", status=None):
+    """`select(Question)` for the list page: filtered by `kw` and `status`, ordered by
+    `so`."""
     query = select(Question).options(selectinload(Question.user))
     if kw:
         query = search.filter_questions(query, kw, db.session.get_bind())
+    if status in STATUSES:
+        query = query.where(Question.resolved == STATUSES[status])
     return query.order_by(*SORTS.get(so, SORTS["latest"]))
 
 
@@ -48,12 +58,18 @@ def _by_ids(ids):
     return [rows[i] for i in ids if i in rows]
 
 
-def list_page(kw, so, page, per_page):
-    """The list page's pagination. With an FTS index, a search counts matches and
-    pages newest-first inside the index instead of joining every match."""
+def list_page(kw, so, page, per_page, status=None):
+    """The list page's pagination (past the end: the last page). With an FTS index, a
+    search counts matches and pages newest-first inside the index instead of joining
+    every match."""
+    status = status if status in STATUSES else None
     expr = search.fts_query(kw) if kw and search.uses_fts(db.session.get_bind()) else None
-    if expr is None:
-        return db.paginate(list_query(kw, so), page=page, per_page=per_page, error_out=False)
+    if expr is None or status:
+        return paginate(list_query(kw, so, status), page, per_page)
+    return clamped(lambda number: _search_page(kw, so, expr, number, per_page), page)
+
+
+def _search_page(kw, so, expr, page, per_page):
     if so == "latest":
 
         def items(offset, limit):
@@ -93,23 +109,54 @@ def delete(question):
     db.session.commit()
 
 
-def count_view(question_id):
-    """Add one view (atomic in SQL). Called before anything is read in the request, so
-    on SQLite the write never has to upgrade an older read snapshot."""
-    db.session.execute(
-        update(Question)
-        .where(Question.id == question_id)
-        .values(view_count=Question.view_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+def _touch_view(question_id, viewer, since):
+    """Record that `viewer` saw the question now, unless they already did after `since`.
+    One statement that writes first (no read before the write, so SQLite never has to
+    upgrade an older snapshot); True when a row was written."""
+    moment = now()
+    source = select(Question.id, literal(viewer), literal(moment)).where(Question.id == question_id)
+    columns = ["question_id", "viewer", "viewed_at"]
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+        statement = module.insert(QuestionView).from_select(columns, source)
+        statement = statement.on_conflict_do_update(
+            index_elements=["question_id", "viewer"],
+            set_={"viewed_at": moment},
+            where=QuestionView.viewed_at < since,
+        )
+        return db.session.execute(statement).rowcount > 0
+    seen = db.session.get(QuestionView, (question_id, viewer))  # other databases
+    if seen is not None and seen.viewed_at >= since:
+        return False
+    db.session.merge(QuestionView(question_id=question_id, viewer=viewer, viewed_at=moment))
+    return True
+
+
+def count_view(question_id, viewer, window_minutes=30, count=True):
+    """Add one view (atomic in SQL) unless `viewer` saw the question within the window;
+    with `count=False` only note that they saw it (the page after posting an answer).
+    Views older than the window are deleted as new ones arrive: the table stays as
+    small as one window's distinct viewers."""
+    since = now() - timedelta(minutes=window_minutes)
+    if _touch_view(question_id, viewer, since if count else now()) and count:
+        db.session.execute(
+            update(Question)
+            .where(Question.id == question_id)
+            .values(view_count=Question.view_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(sql_delete(QuestionView).where(QuestionView.viewed_at < since))
     db.session.commit()
 
 
 def answers_page(question, page, so="old", per_page=10):
-    """One page of a question's answers in the chosen order."""
+    """One page of a question's answers: the accepted one first, then the chosen order
+    (past the end: the last page)."""
     query = (
         select(Answer)
+        .options(selectinload(Answer.user))
         .where(Answer.question_id == question.id)
-        .order_by(*ANSWER_SORTS.get(so, ANSWER_SORTS["old"]))
+        .order_by(Answer.accepted.desc(), *ANSWER_SORTS.get(so, ANSWER_SORTS["old"]))
     )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page, per_page)

@@ -1,6 +1,18 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import secrets
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from pybo.answer import service as answer_service
 from pybo.answer.forms import AnswerForm
 from pybo.assistant import ai_answer
 from pybo.common.args import page_arg
@@ -9,6 +21,7 @@ from pybo.extensions import db
 from pybo.models import Question
 from pybo.question import service
 from pybo.question.forms import QuestionForm
+from pybo.vote import service as vote_service
 
 bp = Blueprint("question", __name__, url_prefix="/question")
 
@@ -22,10 +35,36 @@ def _list():
     so = request.args.get("so", type=str, default="latest")
     if so not in service.SORTS:
         so = "latest"
-    question_list = service.list_page(kw, so, page, current_app.config["QUESTIONS_PER_PAGE"])
-    return render_template(
-        "question/question_list.html", question_list=question_list, page=page, kw=kw, so=so
+    status = request.args.get("status", type=str, default="")
+    if status not in service.STATUSES:
+        status = ""
+    question_list = service.list_page(
+        kw, so, page, current_app.config["QUESTIONS_PER_PAGE"], status=status or None
     )
+    return render_template(
+        "question/question_list.html",
+        question_list=question_list,
+        page=page,
+        kw=kw,
+        so=so,
+        status=status,
+    )
+
+
+def viewer_key():
+    """Who is viewing: `u{id}` for a user, else `s{token}` kept in the session."""
+    if current_user.is_authenticated:
+        return f"u{current_user.id}"
+    if "viewer" not in session:
+        session["viewer"] = secrets.token_urlsafe(16)
+    return f"s{session['viewer']}"
+
+
+def note_view(question_id, count=True):
+    """Count a view of the question (once per viewer per window), or with `count=False`
+    only note that the viewer has seen it (e.g. they just answered it)."""
+    window = current_app.config["VIEW_WINDOW_MINUTES"]
+    service.count_view(question_id, viewer_key(), window, count=count)
 
 
 def render_detail(question, form, status=200):
@@ -37,19 +76,22 @@ def render_detail(question, form, status=200):
     answer_list = service.answers_page(
         question, page, so, per_page=current_app.config["ANSWERS_PER_PAGE"]
     )
+    voted = vote_service.voted_by(current_user, question, answer_list.items)
     html = render_template(
         "question/question_detail.html",
         question=question,
         form=form,
         answer_list=answer_list,
         so=so,
+        voted=voted,
+        can_accept=answer_service.can_accept,
     )
     return html, status
 
 
 @bp.route("/detail/<int:question_id>/")
 def detail(question_id):
-    service.count_view(question_id)
+    note_view(question_id)
     question = db.get_or_404(Question, question_id)
     return render_detail(question, AnswerForm())
 

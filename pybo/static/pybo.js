@@ -1,4 +1,4 @@
-// Ask before submitting forms marked with data-confirm (delete, vote).
+// Ask before submitting forms marked with data-confirm (delete).
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset && event.target.dataset.confirm;
   if (message && !window.confirm(message)) {
@@ -38,4 +38,12 @@ document.addEventListener("click", (event) => {
   ).finally(() => {
     window.setTimeout(() => { button.textContent = button.dataset.copyLabel || "복사"; }, 1500);
   });
+});
+
+// Selects marked with data-autosubmit (the list's sort and 해결 filter) submit their form.
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field.matches && field.matches("select[data-autosubmit]") && field.form) {
+    field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit();
+  }
 });

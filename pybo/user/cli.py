@@ -23,7 +23,7 @@ def create_admin(name, email, password):
         click.echo(f"{name}: 관리자 권한을 부여했습니다.")
         return
     if not 3 <= len(name) <= 25:
-        raise click.BadParameter("사용자이름은 3자 이상 25자 이하입니다.", param_hint="NAME")
+        raise click.BadParameter("사용자 이름은 3자 이상 25자 이하입니다.", param_hint="NAME")
     if password is None:
         password = click.prompt("비밀번호", hide_input=True, confirmation_prompt=True)
     try:

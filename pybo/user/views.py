@@ -1,7 +1,8 @@
 from flask import Blueprint, render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pybo.common.args import page_arg
+from pybo.common.paging import paginate
 from pybo.extensions import db
 from pybo.models import Answer, Comment, Question, User
 
@@ -11,8 +12,7 @@ PER_TAB = 10
 
 
 def _page(query, arg):
-    page = page_arg(arg)
-    return db.paginate(query, page=page, per_page=PER_TAB, error_out=False)
+    return paginate(query, page_arg(arg), PER_TAB)
 
 
 @bp.route("/<username>/")
@@ -27,6 +27,14 @@ def profile(username):
     comments = _page(
         select(Comment).where(Comment.user_id == user.id).order_by(Comment.id.desc()), "cpage"
     )
+    accepted = db.session.scalar(
+        select(func.count(Answer.id)).where(Answer.user_id == user.id, Answer.accepted)
+    )
     return render_template(
-        "user/profile.html", user=user, questions=questions, answers=answers, comments=comments
+        "user/profile.html",
+        user=user,
+        questions=questions,
+        answers=answers,
+        comments=comments,
+        accepted=accepted,
     )

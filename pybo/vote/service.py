@@ -40,3 +40,25 @@ def toggle(user, post):
     db.session.commit()
     db.session.refresh(post)
     return not voted
+
+
+def voted_by(user, question, answers):
+    """What `user` has voted for on a question page: {"question": bool, "answers": {ids}}."""
+    if not getattr(user, "is_authenticated", False):
+        return {"question": False, "answers": set()}
+    on_question = db.session.execute(
+        select(question_voter.c.user_id).where(
+            question_voter.c.user_id == user.id, question_voter.c.question_id == question.id
+        )
+    ).first()
+    ids = [answer.id for answer in answers]
+    on_answers = set()
+    if ids:
+        on_answers = set(
+            db.session.scalars(
+                select(answer_voter.c.answer_id).where(
+                    answer_voter.c.user_id == user.id, answer_voter.c.answer_id.in_(ids)
+                )
+            )
+        )
+    return {"question": on_question is not None, "answers": on_answers}
