@@ -8,6 +8,7 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from pybo.assistant import ai_answer, similar
+from pybo.common.args import id_arg
 from pybo.common.permissions import can_edit
 from pybo.extensions import db
 from pybo.knowledge.providers import ModelUnavailable
@@ -22,7 +23,7 @@ def similar_questions():
     """JSON: questions like `subject` (+ `content`), at most 5, best first."""
     subject = request.args.get("subject", "", type=str)
     content = request.args.get("content", "", type=str)
-    exclude = request.args.get("exclude", type=int)
+    exclude = id_arg("exclude")
     try:
         found = similar.similar_questions(subject, content, exclude=exclude)
     except ModelUnavailable:

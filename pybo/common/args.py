@@ -1,16 +1,44 @@
-"""Request arguments and URL parts that must stay within what the database accepts."""
+"""Request arguments and URL parts that must stay within what the database accepts.
+
+Query-string values never reach `url_for` as they are: a key such as `endpoint`,
+`_external`, `_anchor` or `_scheme` would break or reshape every link on the page.
+Links that keep the current filters (pagers) take them from `link_args()`, which passes
+on only the keys the board's pages use.
+"""
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
 MAX_PAGE = 1_000_000
 MAX_ID = 2**63 - 1
+LINK_KEYS = ("kw", "so", "page", "qpage", "apage", "cpage", "status", "scope")
+MAX_LINK_VALUE = 200  # search words are cut to 100 characters anyway
 
 
 def page_arg(name="page"):
     """A page number from the query string: 1 when missing or bad, never huge."""
     page = request.args.get(name, type=int, default=1)
     return min(max(page, 1), MAX_PAGE)
+
+
+def id_arg(name):
+    """An integer id from the query string (`?c=3`); None when missing, bad or out of range."""
+    value = request.args.get(name, type=int)
+    if value is None or not 1 <= value <= MAX_ID:
+        return None
+    return value
+
+
+def link_args(**overrides):
+    """Arguments for a link to the current page: the route's own values, the allowed
+    query keys (first value of each, length-capped), then `overrides`."""
+    args = dict(request.view_args or {})
+    for key in LINK_KEYS:
+        value = request.args.get(key, type=str)
+        if value:
+            args[key] = value[:MAX_LINK_VALUE]
+    args.update(overrides)
+    return args
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -43,3 +71,4 @@ def refuse_nul_bytes():
 def init_app(app):
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(refuse_nul_bytes)
+    app.add_template_global(link_args)

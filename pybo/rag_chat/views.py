@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from pybo.common.args import id_arg
 from pybo.extensions import db
 from pybo.rag_chat import access, conversations, documents, runtime
 from pybo.rag_chat.models import Conversation, Document, Message
@@ -61,7 +62,7 @@ def _chat_helpers():
 @bp.route("/")
 @login_required
 def chat():
-    conversation_id = request.args.get("c", type=int)
+    conversation_id = id_arg("c")
     conversation = _own_conversation(conversation_id) if conversation_id else None
     return render_template(
         "rag_chat/chat.html",
