@@ -57,6 +57,23 @@ def test_login_wrong_password_and_unknown_user_same_message(client, users):
         assert "사용자 이름 또는 비밀번호가 올바르지 않습니다" in response.get_data(as_text=True)
 
 
+def test_missing_user_costs_a_password_check(app, monkeypatch):
+    """A missing user is checked against a dummy hash: the same work as a real check,
+    so the response time does not tell which user names exist."""
+    calls = []
+    real = service.check_password_hash
+
+    def counting(pwhash, password):
+        calls.append(pwhash.split("$", 1)[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(service, "check_password_hash", counting)
+    with app.app_context():
+        with pytest.raises(service.AccountError):
+            service.authenticate("nobody", PASSWORD)
+    assert calls == [app.config["PASSWORD_HASH_METHOD"]]
+
+
 def test_login_logout_and_navbar(client, auth, users):
     response = auth.login()
     assert response.status_code == 302
