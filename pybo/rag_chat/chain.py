@@ -86,34 +86,47 @@ def format_context(hits, count_tokens, max_tokens):
     return "\n\n".join(parts) or NO_CONTEXT
 
 
-def condense(llm, history, question):
+def _cancellable(llm, cancel):
+    """`llm` bound to a cancel flag its generation loop checks at every step."""
+    return llm.bind(cancel=cancel) if cancel is not None else llm
+
+
+def condense(llm, history, question, cancel=None):
     """Standalone question for a follow-up (one non-streaming call)."""
-    text = condense_chain(llm).invoke({"history": history, "question": question})
+    chain = condense_chain(_cancellable(llm, cancel))
+    text = chain.invoke({"history": history, "question": question})
     text = " ".join(text.strip().split())
     return text[:500] or question
 
 
-def ask(question, turns, retrieve, llm, *, history_tokens=1024, context_tokens=1536):
+def ask(question, turns, retrieve, llm, *, history_tokens=1024, context_tokens=1536, cancel=None):
     """Answer `question` given earlier `turns`; yields (event, data) pairs.
 
     `retrieve(standalone_question)` returns store `Hit`s already limited to the user's
-    documents; `llm` is a LangChain chat model with `count_tokens`.
+    documents; `llm` is a LangChain chat model with `count_tokens`. Setting `cancel`
+    (a `threading.Event`) ends the answer early: the model checks it at every
+    generation step, and no further events follow.
     """
+    stopped = cancel.is_set if cancel is not None else (lambda: False)
     history = history_messages(turns, llm.count_tokens, history_tokens)
     standalone = question
     if history:
         yield "status", {"text": "이전 대화를 반영해 질문을 정리하는 중…"}
-        standalone = condense(llm, history, question)
+        standalone = condense(llm, history, question, cancel)
+        if stopped():
+            return
         yield "condensed", {"question": standalone}
     yield "status", {"text": "문서에서 관련 내용을 찾는 중…"}
     hits = retrieve(standalone)
     yield "sources", {"sources": [hit.as_source() for hit in hits]}
     context = format_context(hits, llm.count_tokens, context_tokens)
-    stream = answer_chain(llm).stream(
+    stream = answer_chain(_cancellable(llm, cancel)).stream(
         {"context": context, "history": history, "question": question}
     )
     try:
         for text in stream:
+            if stopped():
+                break
             if text:
                 yield "token", {"text": text}
     finally:

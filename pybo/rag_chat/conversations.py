@@ -2,6 +2,7 @@
 
 import json
 import logging
+import threading
 
 from sqlalchemy import select
 
@@ -74,10 +75,13 @@ def delete(conversation):
     db.session.commit()
 
 
-def turns(conversation):
-    """Earlier complete (question, answer) pairs, oldest first."""
+def turns(conversation, before=None):
+    """Earlier complete (question, answer) pairs, oldest first; only messages older
+    than message id `before` when it is given."""
     pairs, pending = [], None
     for message in conversation.messages:
+        if before is not None and message.id >= before:
+            break
         if message.role == "user":
             pending = message.content
         elif pending is not None and message.status == "complete":
@@ -95,49 +99,185 @@ def sse(event, data):
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def prepare(conversation, question):
-    """Validate, save the user's question, and capture what the stream needs."""
+def clean_question(question):
+    """The question stripped, or AskError with the reason in Korean."""
     question = (question or "").strip()
     if not question:
         raise AskError("질문을 입력해 주세요.")
     if len(question) > MAX_QUESTION:
         raise AskError(f"질문은 {MAX_QUESTION:,}자 이하로 입력해 주세요.")
-    history = turns(conversation)
-    db.session.add(Message(conversation=conversation, role="user", content=question))
-    if conversation.title == "새 대화":
-        conversation.title = question[:40]
-    conversation.update_date = now()
-    db.session.commit()
+    return question
+
+
+def title_for(question):
+    return " ".join(question.split())[:40] or "새 대화"
+
+
+def _job(conversation, question_message, created=False):
+    """What the stream needs, captured while the request's session is open."""
     return {
         "conversation_id": conversation.id,
+        "title": conversation.title,
+        "created": created,
         "owner_id": conversation.user_id,
-        "question": question,
-        "turns": history,
+        "question": question_message.content,
+        "turns": turns(conversation, before=question_message.id),
         "scopes": access.scopes_for(conversation.user, conversation),
     }
 
 
-def _save_answer(job, text, sources, status, condensed):
+def start(user, question, document_ids=None, kinds=None):
+    """A conversation is created by its first question (no empty conversations)."""
+    question = clean_question(question)
+    conversation = Conversation(user_id=user.id, title=title_for(question))
+    set_scope(conversation, user, document_ids, kinds, commit=False)
+    db.session.add(conversation)
+    message = Message(conversation=conversation, role="user", content=question)
+    db.session.add(message)
+    db.session.commit()
+    return _job(conversation, message, created=True)
+
+
+def prepare(conversation, question):
+    """Validate, save the user's question, and capture what the stream needs."""
+    question = clean_question(question)
+    message = Message(conversation=conversation, role="user", content=question)
+    db.session.add(message)
+    if conversation.title == "새 대화":
+        conversation.title = title_for(question)
+    conversation.update_date = now()
+    db.session.commit()
+    return _job(conversation, message)
+
+
+def last_question(conversation):
+    """The newest user message, or AskError when there is none."""
+    for message in reversed(conversation.messages):
+        if message.role == "user":
+            return message
+    raise AskError("다시 보낼 질문이 없습니다.")
+
+
+def _drop_after(conversation, message):
+    """Remove what followed `message` (its old answer): a new answer replaces it."""
+    for later in [m for m in conversation.messages if m.id > message.id]:
+        conversation.messages.remove(later)
+
+
+def regenerate(conversation):
+    """Answer the last question again, replacing its answer (also the retry after a
+    failed answer, which left the question without one)."""
+    message = last_question(conversation)
+    _drop_after(conversation, message)
+    conversation.update_date = now()
+    db.session.commit()
+    return _job(conversation, message)
+
+
+def edit(conversation, question):
+    """Replace the last question's text and answer it again."""
+    question = clean_question(question)
+    message = last_question(conversation)
+    message.content = question
+    _drop_after(conversation, message)
+    conversation.update_date = now()
+    db.session.commit()
+    return _job(conversation, message)
+
+
+class Running:
+    """Cancel flags of the answers being generated, by conversation id (per process)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._events = {}
+
+    def begin(self, conversation_id):
+        event = threading.Event()
+        with self._lock:
+            self._events[conversation_id] = event
+        return event
+
+    def end(self, conversation_id, event):
+        with self._lock:
+            if self._events.get(conversation_id) is event:
+                del self._events[conversation_id]
+
+    def cancel(self, conversation_id):
+        """Ask the running answer to stop; False when none is running here."""
+        with self._lock:
+            event = self._events.get(conversation_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+
+running = Running()
+
+
+def _save_answer(job, state):
     message = Message(
         conversation_id=job["conversation_id"],
         role="assistant",
-        content=text,
-        sources=sources,
-        status=status,
-        condensed_question=condensed,
+        content="".join(state["text"]),
+        sources=state["sources"],
+        status=state["status"],
+        condensed_question=state["condensed"],
     )
     db.session.add(message)
     db.session.commit()
+    state["saved"] = True
     return message.id
+
+
+def _wait_turn(gate, cancel):
+    """Block until a generation slot is free; False when the user stopped meanwhile."""
+    while not gate.enter(timeout=0.5):
+        if cancel.is_set():
+            return False
+    return True
+
+
+def _answer(job, llm, store, config, cancel, state):
+    """The chain's events as SSE, collecting the answer into `state`."""
+
+    def retrieve(query):
+        return store.search(query, job["scopes"], k=config["RAG_TOP_K"])
+
+    events = chain.ask(
+        job["question"],
+        job["turns"],
+        retrieve,
+        llm,
+        history_tokens=config["RAG_HISTORY_TOKENS"],
+        context_tokens=config["RAG_CONTEXT_TOKENS"],
+        cancel=cancel,
+    )
+    try:
+        for event, data in events:
+            if event == "token":
+                state["text"].append(data["text"])
+            elif event == "sources":
+                state["sources"] = data["sources"] = citations.with_links(data["sources"])
+            elif event == "condensed":
+                state["condensed"] = data["question"]
+            yield sse(event, data)
+    finally:
+        events.close()  # stops the model at its next step
 
 
 def stream(app, job):
     """SSE generator for one answer. Every failure ends in an `error` event; the
-    answer (possibly partial) is saved with its sources whenever anything was said."""
-    config = app.config
-    text, sources, condensed, status = [], [], None, "error"
-    entered = False
+    answer (possibly partial) is saved with its sources whenever anything was said.
+    `running.cancel(conversation_id)` (the stop button) ends it within a model step
+    with a `done` event whose status is `stopped`."""
+    state = {"text": [], "sources": [], "condensed": None, "status": "error", "saved": False}
+    cancel = running.begin(job["conversation_id"])
+    gate, entered = None, False
     try:
+        if job.get("created"):
+            yield sse("conversation", {"id": job["conversation_id"], "title": job["title"]})
         with app.app_context():
             llm = runtime.chat_model(app)
             store = runtime.retriever(app)
@@ -145,37 +285,18 @@ def stream(app, job):
         entered = gate.try_enter()
         if not entered:
             yield sse("queued", {"text": "다른 답변을 생성하는 중입니다. 차례를 기다리는 중…"})
-            gate.enter()
-            entered = True
-
-        def retrieve(query):
-            return store.search(query, job["scopes"], k=config["RAG_TOP_K"])
-
-        events = chain.ask(
-            job["question"],
-            job["turns"],
-            retrieve,
-            llm,
-            history_tokens=config["RAG_HISTORY_TOKENS"],
-            context_tokens=config["RAG_CONTEXT_TOKENS"],
-        )
-        try:
-            for event, data in events:
-                if event == "token":
-                    text.append(data["text"])
-                elif event == "sources":
-                    sources = data["sources"] = citations.with_links(data["sources"])
-                elif event == "condensed":
-                    condensed = data["question"]
-                yield sse(event, data)
-        finally:
-            events.close()
-        status = "complete"
-        with app.app_context():
-            message_id = _save_answer(job, "".join(text), sources, status, condensed)
-        yield sse("done", {"message_id": message_id, "html": str(render("".join(text)))})
+            entered = _wait_turn(gate, cancel)
+        if entered:
+            yield from _answer(job, llm, store, app.config, cancel, state)
+        state["status"] = "stopped" if cancel.is_set() else "complete"
+        message_id = None
+        if state["text"] or state["status"] == "complete":
+            with app.app_context():
+                message_id = _save_answer(job, state)
+        html = str(render("".join(state["text"])))
+        yield sse("done", {"message_id": message_id, "html": html, "status": state["status"]})
     except GeneratorExit:
-        status = "stopped"  # the client went away; generation stops with `events.close()`
+        state["status"] = "stopped"  # the client went away; `_answer` closed the chain
         raise
     except ModelUnavailable as exc:
         yield sse("error", {"message": f"언어 모델을 사용할 수 없습니다: {exc.reason}"})
@@ -185,8 +306,9 @@ def stream(app, job):
         )
         yield sse("error", {"message": message})
     finally:
+        running.end(job["conversation_id"], cancel)
         if entered:
             gate.leave()
-        if status != "complete" and text:
+        if state["text"] and not state["saved"]:
             with app.app_context():
-                _save_answer(job, "".join(text), sources, status, condensed)
+                _save_answer(job, state)

@@ -5,7 +5,9 @@
 model's own chat template, `model.generate` runs in a thread feeding a
 `TextIteratorStreamer`, and the consumer polls it: it notices a dead generation
 thread, and closing the stream (a client that went away) stops generation at the next
-token through a stopping criterion.
+token through a stopping criterion. So does a `cancel` event bound to the model
+(`llm.bind(cancel=event)`, the chat's stop button): the criterion checks it at every
+generation step.
 """
 
 import queue
@@ -84,10 +86,14 @@ class LocalChatModel(BaseChatModel):
         )
 
         stop_event = threading.Event()
+        cancel = kwargs.get("cancel")
+
+        def stopped():
+            return stop_event.is_set() or (cancel is not None and cancel.is_set())
 
         class _Stop(StoppingCriteria):
             def __call__(self, input_ids, scores, **_):
-                flag = stop_event.is_set()
+                flag = stopped()
                 return torch.full((input_ids.shape[0],), flag, dtype=torch.bool)
 
         streamer = TextIteratorStreamer(
@@ -120,6 +126,8 @@ class LocalChatModel(BaseChatModel):
                 except queue.Empty:
                     if not thread.is_alive() and streamer.text_queue.empty():
                         break
+                    if cancel is not None and cancel.is_set():
+                        break  # a long prefill: don't wait for its first token
                     continue
                 if text:
                     chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))

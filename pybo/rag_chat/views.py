@@ -1,5 +1,7 @@
 """The chat and documents pages, the SSE endpoint and the document files."""
 
+import json
+
 from flask import (
     Blueprint,
     Response,
@@ -118,19 +120,99 @@ def delete(conversation_id):
     return redirect(url_for("rag_chat.chat"))
 
 
+def _wants_stream():
+    """fetch() asks for server-sent events (JSON body or Accept header); a plain form
+    post (the page before its script loaded) gets the answer page instead."""
+    return request.is_json or request.accept_mimetypes.best == "text/event-stream"
+
+
+def _respond(job):
+    """Stream `job`'s answer as SSE, or generate it and redirect to the conversation."""
+    app = current_app._get_current_object()
+    if _wants_stream():
+        body = stream_with_context(conversations.stream(app, job))
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return Response(body, mimetype="text/event-stream", headers=headers)
+    for chunk in conversations.stream(app, job):
+        if chunk.startswith("event: error"):
+            flash(json.loads(chunk.split("data: ", 1)[1])["message"], "danger")
+    return redirect(url_for("rag_chat.chat", c=job["conversation_id"]))
+
+
+def _refused(exc, conversation_id=None):
+    if _wants_stream():
+        return jsonify(error=str(exc)), 400
+    flash(str(exc), "danger")
+    return redirect(url_for("rag_chat.chat", c=conversation_id))
+
+
+def _payload():
+    return request.get_json(silent=True) or request.form
+
+
+@bp.route("/ask", methods=("POST",))
+@login_required
+def start():
+    """The first question creates the conversation (its first event says so)."""
+    payload = _payload()
+    if request.is_json:
+        ids = [int(i) for i in payload.get("document_ids") or [] if str(i).isdigit()]
+        kinds = payload.get("kinds")
+        kinds = [k for k in kinds if k in conversations.SCOPE_KINDS] if kinds is not None else None
+    else:
+        ids, kinds = _scope_form()
+        kinds = kinds if "kinds" in request.form else None
+    try:
+        job = conversations.start(current_user, payload.get("question"), ids, kinds)
+    except conversations.AskError as exc:
+        return _refused(exc)
+    return _respond(job)
+
+
 @bp.route("/<int:conversation_id>/ask", methods=("POST",))
 @login_required
 def ask(conversation_id):
     conversation = _own_conversation(conversation_id)
-    payload = request.get_json(silent=True) or request.form
     try:
-        job = conversations.prepare(conversation, payload.get("question"))
+        job = conversations.prepare(conversation, _payload().get("question"))
     except conversations.AskError as exc:
-        return jsonify(error=str(exc)), 400
-    app = current_app._get_current_object()
-    body = stream_with_context(conversations.stream(app, job))
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(body, mimetype="text/event-stream", headers=headers)
+        return _refused(exc, conversation_id)
+    return _respond(job)
+
+
+@bp.route("/<int:conversation_id>/regenerate", methods=("POST",))
+@login_required
+def regenerate(conversation_id):
+    """A new answer to the last question replaces the old one (also: retry)."""
+    conversation = _own_conversation(conversation_id)
+    try:
+        job = conversations.regenerate(conversation)
+    except conversations.AskError as exc:
+        return _refused(exc, conversation_id)
+    return _respond(job)
+
+
+@bp.route("/<int:conversation_id>/edit", methods=("POST",))
+@login_required
+def edit(conversation_id):
+    """The last question, corrected, is answered again in place."""
+    conversation = _own_conversation(conversation_id)
+    try:
+        job = conversations.edit(conversation, _payload().get("question"))
+    except conversations.AskError as exc:
+        return _refused(exc, conversation_id)
+    return _respond(job)
+
+
+@bp.route("/<int:conversation_id>/stop", methods=("POST",))
+@login_required
+def stop(conversation_id):
+    """Stop the answer being generated; its partial text is kept as 중단됨."""
+    conversation = _own_conversation(conversation_id)
+    stopped = conversations.running.cancel(conversation.id)
+    if _wants_stream() or request.accept_mimetypes.best == "application/json":
+        return jsonify(stopped=stopped)
+    return redirect(url_for("rag_chat.chat", c=conversation.id))
 
 
 @bp.route("/message/<int:message_id>/feedback", methods=("POST",))
