@@ -116,7 +116,6 @@ def test_rag_flow(page, live_server, tmp_path):
     row.locator(".badge", has_text="완료").wait_for()  # polled without a reload
     assert "3쪽" in row.locator(".doc-detail").inner_text()
     page.click("nav >> text=문서 챗봇")
-    page.click("main button:has-text('새 대화')")
     page.fill("#question", "정기예금 금리는 얼마인가요?")
     page.keyboard.press("Enter")
     assistant = page.locator(".message-assistant").last
@@ -124,8 +123,12 @@ def test_rag_flow(page, live_server, tmp_path):
     assistant.locator(".feedback").wait_for()  # the done event
     citation = assistant.locator(".sources a").first
     assert re.search(r"/chat/documents/\d+/file#page=\d", citation.get_attribute("href"))
+    citation.click()  # the side panel: file, page, snippet, and the link to the page
+    panel = page.locator("#citation-panel")
+    panel.locator(".citation-open").wait_for(state="visible")
+    assert "은행.pdf" in panel.locator(".citation-file").inner_text()
     with page.context.expect_page() as opened:
-        citation.click()
+        panel.locator(".citation-open").click()
     pdf_page = opened.value
     pdf_page.wait_for_load_state()
     assert "/file#page=" in pdf_page.url
