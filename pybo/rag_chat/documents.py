@@ -71,6 +71,13 @@ def _store_blob(stream, max_bytes):
             os.unlink(handle.name)
 
 
+def display_name(file_storage):
+    """The uploaded file's cleaned name, for messages ('' when there is no file)."""
+    if file_storage is None or not file_storage.filename:
+        return ""
+    return _clean_name(file_storage.filename)
+
+
 def upload(user, file_storage, shared=False):
     """Store a PDF and queue it. Returns (document, created); the same file twice by the
     same user returns the existing document. `shared` (admins only) puts it in the

@@ -261,19 +261,31 @@ def document_status():
     return jsonify(documents=[d.progress() for d in documents.readable_documents(current_user)])
 
 
+def _upload_one(file_storage, shared):
+    """(ok, category, message) for one file of an upload."""
+    try:
+        document, created = documents.upload(current_user, file_storage, shared)
+    except documents.UploadError as exc:
+        name = documents.display_name(file_storage)
+        return False, "danger", f"'{name}': {exc}" if name else str(exc)
+    if created:
+        return True, "success", f"'{document.filename}'을(를) 올렸습니다. 색인을 시작합니다."
+    return True, "info", f"이미 올린 파일입니다: '{document.filename}'"
+
+
 @bp.route("/documents/upload", methods=("POST",))
 @login_required
 def upload():
-    try:
-        shared = current_user.is_admin and request.form.get("shared") == "1"
-        document, created = documents.upload(current_user, request.files.get("file"), shared)
-    except documents.UploadError as exc:
-        flash(str(exc), "danger")
-    else:
-        if created:
-            flash(f"'{document.filename}'을(를) 올렸습니다. 색인을 시작합니다.", "success")
-        else:
-            flash(f"이미 올린 파일입니다: '{document.filename}'", "info")
+    """One or several PDFs (`file`, repeated). The page's script sends one file per
+    request and asks for JSON; the plain form posts them all and gets the list back."""
+    shared = current_user.is_admin and request.form.get("shared") == "1"
+    files = [f for f in request.files.getlist("file") if f.filename] or [None]
+    results = [_upload_one(f, shared) for f in files]
+    if request.accept_mimetypes.best == "application/json":
+        body = [{"ok": ok, "message": message} for ok, _, message in results]
+        return jsonify(results=body), 200 if all(r["ok"] for r in body) else 400
+    for _, category, message in results:
+        flash(message, category)
     return redirect(url_for("rag_chat.document_list"))
 
 
