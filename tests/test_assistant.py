@@ -318,3 +318,43 @@ def test_board_reindex_rebuilds_the_assistants_index(rag_app, alice):
     assert result.exit_code == 0, result.output
     assert "게시판 지식 색인을 다시 만들었습니다: 질문 3개" in result.output
     assert {h.question_id for h in _board_hits(rag_app, "자바스크립트 Promise")} == set(ids)
+
+
+def test_accepting_puts_the_answer_first_in_the_board_index(rag_app, alice):
+    bob = rag_app.test_client()
+    login(bob, "bob")
+    question_id = _ask_question(alice, "된장찌개 끓이는 순서", "무엇부터 넣나요?")
+    bob.post(f"/answer/create/{question_id}", data={"content": "멸치 육수를 먼저 냅니다."})
+    bob.post(f"/answer/create/{question_id}", data={"content": "애호박은 마지막에 넣으세요."})
+    wait_jobs(rag_app)
+    with rag_app.app_context():
+        second = db.session.scalar(db.select(db.func.max(Answer.id)))
+    (hit,) = _board_hits(rag_app, "애호박 마지막", k=1)
+    assert hit.page == 3
+    assert alice.post(f"/answer/accept/{second}").status_code == 302
+    wait_jobs(rag_app)
+    (hit,) = _board_hits(rag_app, "애호박 마지막", k=1)
+    assert (hit.page, hit.answer_id) == (2, second)  # right after the question
+    alice.post(f"/answer/accept/{second}")  # undone: back in vote/creation order
+    wait_jobs(rag_app)
+    assert _board_hits(rag_app, "애호박 마지막", k=1)[0].page == 3
+
+
+def test_an_accepted_ai_answer_is_indexed(rag_app, alice, ai_answered):
+    question_id, answer_id = ai_answered
+    with rag_app.app_context():  # the tiny model writes noise, which is never indexed
+        db.session.get(Answer, answer_id).content = "도서관은 평일 아침 아홉 시에 엽니다 [1]."
+        db.session.commit()
+    wait_jobs(rag_app)
+    before = _board_rows(rag_app, question_id)  # the question alone: AI answers wait
+    assert alice.post(f"/answer/accept/{answer_id}").status_code == 302
+    wait_jobs(rag_app)
+    with rag_app.app_context():
+        assert db.session.get(Answer, answer_id).accepted
+        assert db.session.get(Question, question_id).resolved
+    assert _board_rows(rag_app, question_id) > before  # now knowledge, like any answer
+    page = alice.get(f"/question/detail/{question_id}/").get_data(as_text=True)
+    assert "✓ 채택됨" in page
+    alice.post(f"/answer/accept/{answer_id}")  # undone: out of the index again
+    wait_jobs(rag_app)
+    assert _board_rows(rag_app, question_id) == before

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from pybo.answer import service as answer_service
 from pybo.extensions import db
 from pybo.models import Answer, Comment, Question, QuestionView, User
+from pybo.question import service as question_service
 
 
 def test_index_redirects_to_list(client):
@@ -203,3 +205,30 @@ def test_bootstrap_served_locally(client):
     css = re.search(r'href="([^"]*bootstrap[^"]*\.css)"', page).group(1)
     assert css.startswith("/")  # from the Bootstrap-Flask package, not a CDN
     assert client.get(css).status_code == 200
+
+
+def test_page_past_the_end_shows_the_last_page(app, client, users, posts):
+    with app.app_context():
+        alice = db.session.get(User, users["alice"])
+        bob = db.session.get(User, users["bob"])
+        for i in range(1, 21):  # 21 questions: pages of 10, 10, 1
+            question_service.create(alice, f"페이지 질문 {i}", "내용")
+        question = db.session.get(Question, posts["question"])
+        for i in range(1, 12):  # 12 answers: pages of 10, 2
+            answer_service.create(bob, question, f"추가 답변 {i}")
+
+    def rows(url):
+        page = client.get(url).get_data(as_text=True)
+        return page[page.index("<tbody>") : page.index("</tbody>")]
+
+    past = rows("/question/list/?page=999")
+    assert "은행 이자 질문" in past and past == rows("/question/list/?page=3")
+    searched = rows("/question/list/?kw=페이지&page=99")
+    assert searched == rows("/question/list/?kw=페이지&page=2")
+    assert "페이지 질문 1<" in searched  # 20 matches: the oldest is on the last page
+    detail = f"/question/detail/{posts['question']}/"
+    page = client.get(f"{detail}?page=50").get_data(as_text=True)
+    assert "추가 답변 11" in page and "추가 답변 1<" not in page
+    assert re.search(r'aria-current="page">\s*<a class="page-link"[^>]*>2</a>', page)
+    profile = client.get("/user/alice/?qpage=80").get_data(as_text=True)
+    assert "은행 이자 질문" in profile

@@ -1,5 +1,7 @@
 """Votes toggle; self-votes are refused with a message."""
 
+import re
+
 import pytest
 
 from pybo.extensions import db
@@ -50,3 +52,57 @@ def test_votes_from_several_users_count(app, client, auth, posts):
     with app.app_context():
         question = db.session.get(Question, posts["question"])
         assert question.vote_count == 2 == question.voter.count()
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "model", "voter"),
+    [
+        ("/question/vote/{}/", "question", Question, "bob"),  # the tutorial's URLs
+        ("/vote/question/{}/", "question", Question, "bob"),
+        ("/answer/vote/{}/", "answer", Answer, "alice"),
+        ("/vote/answer/{}/", "answer", Answer, "alice"),
+    ],
+)
+def test_tutorial_urls_toggle_too(app, client, auth, posts, url, key, model, voter):
+    auth.login(voter)
+    response = client.post(url.format(posts[key]))
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(model, posts[key]).vote_count == 1
+    client.post(url.format(posts[key]))
+    with app.app_context():
+        assert db.session.get(model, posts[key]).vote_count == 0
+    assert client.get(url.format(posts[key])).status_code == 405
+
+
+def _vote_buttons(page):
+    """The vote control of each post on a question page, in page order."""
+    return re.findall(r'<button type="\w+" class="btn btn-sm[^"]*w-100[^>]*>([^<]+)</button>', page)
+
+
+def test_buttons_show_my_vote_and_a_second_post_cancels(app, client, auth, posts):
+    detail = f"/question/detail/{posts['question']}/"
+    auth.login("root")
+    page = client.get(detail).get_data(as_text=True)
+    assert _vote_buttons(page) == ["추천", "추천"]
+    assert "정말로 추천하시겠습니까" not in page
+    client.post(f"/question/vote/{posts['question']}/")
+    page = client.get(detail).get_data(as_text=True)
+    assert _vote_buttons(page) == ["추천함 · 취소", "추천"]
+    assert 'aria-pressed="true" title="추천 취소"' in page
+    client.post(f"/answer/vote/{posts['answer']}/")
+    assert _vote_buttons(client.get(detail).get_data(as_text=True)) == ["추천함 · 취소"] * 2
+    client.post(f"/question/vote/{posts['question']}/")  # again: cancelled
+    assert _vote_buttons(client.get(detail).get_data(as_text=True)) == ["추천", "추천함 · 취소"]
+    with app.app_context():
+        assert db.session.get(Question, posts["question"]).vote_count == 0
+
+
+def test_own_posts_show_a_disabled_button_with_a_hint(client, auth, posts):
+    auth.login("alice")  # wrote the question, not the answer
+    page = client.get(f"/question/detail/{posts['question']}/").get_data(as_text=True)
+    own = re.search(r'<span class="d-block" title="([^"]+)">\s*<button([^>]*)>추천</button>', page)
+    assert own and own.group(1) == "내 글에는 추천할 수 없어요" and " disabled" in own.group(2)
+    assert page.count("내 글에는 추천할 수 없어요") == 2  # title + screen-reader text, once
+    assert f'action="/question/vote/{posts["question"]}/"' not in page
+    assert f'action="/answer/vote/{posts["answer"]}/"' in page
