@@ -117,6 +117,13 @@ class Config:
     JOB_VISIBILITY_TIMEOUT = _env_int("JOB_VISIBILITY_TIMEOUT", 3600)  # Redis redelivery
     INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 64)
 
+    # OCR of scanned pages: Tesseract with Korean data (`apt-get install tesseract-ocr
+    # tesseract-ocr-kor`); used only when `tesseract --list-langs` shows every language.
+    OCR_ENABLED = _env_bool("OCR_ENABLED", True)
+    TESSERACT_CMD = os.environ.get("TESSERACT_CMD", "tesseract")
+    OCR_LANGUAGES = os.environ.get("OCR_LANGUAGES", "kor+eng")
+    OCR_DPI = _env_int("OCR_DPI", 300)
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

@@ -19,6 +19,7 @@ class IngestResult:
     pages: int
     chunks: int
     garbage_pages: list = field(default_factory=list)
+    ocr_pages: list = field(default_factory=list)
     extract_seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -34,8 +35,10 @@ def ingest_pdf(
     overlap=24,
     batch_size=64,
     progress=None,
+    ocr=None,
 ):
     """Index one PDF as `target` (a `hybrid.Target`); replaces whatever the source had.
+    Pages without text are read by `ocr` (a `TesseractOcr`) when it can run.
     Returns an `IngestResult`."""
     progress = progress or (lambda **_: None)
     started = time.perf_counter()
@@ -43,7 +46,10 @@ def ingest_pdf(
     total_pages = len(reader.pages)
     progress(pages_total=total_pages, pages_done=0)
     pages, garbage = extract_pages(
-        reader, on_page=lambda done, total: progress(pages_done=done, pages_total=total)
+        reader,
+        on_page=lambda done, total: progress(pages_done=done, pages_total=total),
+        ocr=ocr,
+        path=path,
     )
     chunks = split_pages(pages, tokenizer, max_seq_length, overlap)
     if not chunks:
@@ -59,6 +65,7 @@ def ingest_pdf(
         pages=total_pages,
         chunks=len(chunks),
         garbage_pages=garbage,
+        ocr_pages=[page.number for page in pages if page.ocr],
         extract_seconds=extracted - started,
         embed_seconds=time.perf_counter() - extracted,
     )

@@ -26,6 +26,7 @@ class Page:
     number: int  # 1-based
     text: str
     anchor: int | None = None  # for non-PDF sources: what a citation points at
+    ocr: bool = False  # the text was read from the page image
 
 
 def looks_like_pdf(head):
@@ -89,30 +90,58 @@ def open_pdf(path, max_pages):
     return reader
 
 
-def extract_pages(reader, on_page=None):
-    """(pages with usable text, numbers of garbage pages). Calls `on_page(done, total)`."""
-    pages, garbage = [], []
+def _page_text(page, index):
+    try:
+        text = page.extract_text() or ""
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on broken pages
+        log.info("page %d unreadable: %s", index + 1, exc)
+        text = ""
+    return text.replace("\x00", "")
+
+
+def extract_pages(reader, on_page=None, ocr=None, path=None):
+    """(pages with usable text, numbers of garbage pages). Calls `on_page(done, total)`.
+
+    Pages without a text layer (scans) are read by `ocr` (a `TesseractOcr`) when it is
+    available and `path` is given. Lines the PDF wrapped inside a word are joined
+    (`lines.join_pages`), so chunks, BM25 and snippets all see whole words."""
+    from pybo.knowledge.lines import join_pages
+
+    pages, garbage, scanned = [], [], []
     total = len(reader.pages)
+    use_ocr = ocr is not None and path is not None and ocr.available
     for index, page in enumerate(reader.pages):
-        try:
-            text = page.extract_text() or ""
-        except Exception as exc:  # noqa: BLE001 - pypdf raises many types on broken pages
-            log.info("page %d unreadable: %s", index + 1, exc)
-            text = ""
-        text = text.replace("\x00", "")
+        text = _page_text(page, index)
         if is_garbage(text):
             garbage.append(index + 1)
         elif len(text.strip()) >= MIN_PAGE_CHARS:
             pages.append(Page(index + 1, text))
+        else:
+            scanned.append(index + 1)
+            text = ocr.read_page(path, index) if use_ocr else ""
+            if len(text.strip()) >= MIN_PAGE_CHARS and not is_garbage(text):
+                pages.append(Page(index + 1, text, ocr=True))
         if on_page:
             on_page(index + 1, total)
     if not pages:
-        if garbage:
-            raise IngestError(
-                "글자가 깨져서 읽을 수 없는 PDF입니다 (글꼴에 문자 정보가 없습니다). "
-                "텍스트를 복사할 수 있는 PDF로 다시 만들어 올려 주세요."
-            )
-        raise IngestError(
-            "추출할 수 있는 텍스트가 없습니다. 스캔한 이미지 PDF라면 OCR을 거친 뒤 올려 주세요."
-        )
+        raise IngestError(_no_text_reason(garbage, scanned, ocr if use_ocr else None, ocr))
+    for page, text in zip(pages, join_pages([p.text for p in pages]), strict=True):
+        page.text = text
     return pages, garbage
+
+
+def _no_text_reason(garbage, scanned, used_ocr, ocr):
+    if garbage:
+        return (
+            "글자가 깨져서 읽을 수 없는 PDF입니다 (글꼴에 문자 정보가 없습니다). "
+            "텍스트를 복사할 수 있는 PDF로 다시 만들어 올려 주세요."
+        )
+    if used_ocr:
+        return "추출할 수 있는 텍스트가 없습니다. OCR로도 글자를 찾지 못했습니다."
+    from pybo.knowledge.ocr import INSTALL_HINT
+
+    why = ocr.problem() if ocr is not None else "OCR이 설정되지 않았습니다."
+    return (
+        f"추출할 수 있는 텍스트가 없습니다. 스캔한 이미지 PDF로 보이지만 OCR을 쓸 수 없습니다: "
+        f"{why} {INSTALL_HINT}"
+    )

@@ -92,10 +92,15 @@ class Progress:
 
 
 def _ready_values(result):
-    warning = None
+    notes = []
     if result.garbage_pages:
         shown = ", ".join(str(n) for n in result.garbage_pages[:10])
-        warning = f"글자가 깨진 {len(result.garbage_pages)}개 페이지는 제외했습니다 (p. {shown})."
+        count = len(result.garbage_pages)
+        notes.append(f"글자가 깨진 {count}개 페이지는 제외했습니다 (p. {shown}).")
+    if result.ocr_pages:
+        shown = ", ".join(str(n) for n in result.ocr_pages[:10])
+        notes.append(f"{len(result.ocr_pages)}개 페이지는 OCR로 읽었습니다 (p. {shown}).")
+    warning = " ".join(notes) or None
     return {
         "status": READY, "warning": warning, "job_token": None,
         "pages_done": result.pages, "pages_total": result.pages,
@@ -141,7 +146,7 @@ def process(document_id):
             tokenizer=tokenizer,
             max_seq_length=max_seq, max_pages=config["MAX_PDF_PAGES"],
             overlap=config["RAG_CHUNK_OVERLAP_TOKENS"], batch_size=config["INGEST_BATCH_SIZE"],
-            progress=Progress(document_id, token),
+            progress=Progress(document_id, token), ocr=runtime.ocr(),
         )  # fmt: skip
         write(document_id, token, **_ready_values(result))
         return result

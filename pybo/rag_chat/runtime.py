@@ -140,6 +140,24 @@ def chat_model(app=None):
     return _once("chat_model", build, app)  # a ModelUnavailable is raised, not cached
 
 
+def ocr(app=None):
+    """The Tesseract OCR for scanned pages; whether it can run is checked on first use."""
+    app = app or current_app._get_current_object()
+
+    def build():
+        from pybo.knowledge.ocr import TesseractOcr
+
+        config = app.config
+        return TesseractOcr(
+            command=config["TESSERACT_CMD"],
+            languages=config["OCR_LANGUAGES"],
+            dpi=config["OCR_DPI"],
+            enabled=config["OCR_ENABLED"],
+        )
+
+    return _once("ocr", build, app)
+
+
 def runner(app=None):
     app = app or current_app._get_current_object()
     from pybo import jobs
