@@ -138,7 +138,9 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    # The session cookie travels over HTTPS only. Plain HTTP on this machine (shell/run.sh
+    # --prod serves 127.0.0.1) opts out with SESSION_COOKIE_SECURE=0.
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
 
     @classmethod
     def check(cls):

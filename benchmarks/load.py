@@ -58,6 +58,7 @@ def prepare(workdir, n_users, n_chat, n_questions):
 def start_server(workdir, url, models, workers, threads, concurrent=0):
     port = free_port()
     env = {**os.environ, "PYBO_CONFIG": "production", "SECRET_KEY": "load-secret",
+           "SESSION_COOKIE_SECURE": "0",  # plain HTTP on loopback
            "DATABASE_URL": url, "UPLOAD_DIR": str(workdir / "upload"),
            "VECTOR_STORE_DIR": str(workdir / "vs"), "LLM_MAX_NEW_TOKENS": "32",
            "LLM_MAX_CONCURRENT": str(concurrent), "HF_HUB_OFFLINE": "1", **models}  # fmt: skip

@@ -39,7 +39,7 @@ def _init_logging(app):
 def _init_extensions(app):
     from pybo import models  # noqa: F401  (registers the tables with the metadata)
     from pybo.assistant import board_index  # its session hooks keep the board index in step
-    from pybo.common import args, errors, filters, sqlite  # noqa: F401 (sqlite: pragmas)
+    from pybo.common import args, errors, filters, headers, sqlite  # noqa: F401 (sqlite: pragmas)
     from pybo.extensions import bootstrap, csrf, db, login_manager, migrate
     from pybo.question import search
     from pybo.rag_chat import models as rag_models  # noqa: F401
@@ -62,6 +62,7 @@ def _init_extensions(app):
     filters.init_app(app)
     args.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     runtime.init_app(app)
     board_index.init_app(app)
 

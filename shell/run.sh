@@ -17,6 +17,9 @@ fi
 
 if [ "${1:-}" = "--prod" ]; then
     export PYBO_CONFIG=production
+    # Plain HTTP on 127.0.0.1: a Secure-only session cookie would never come back.
+    # Behind an HTTPS proxy, run with SESSION_COOKIE_SECURE=1.
+    export SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
     exec gunicorn --bind "127.0.0.1:${PORT}" --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-8}" \
         --keep-alive 30 \
         --timeout 0 "pybo:create_app()"

@@ -314,7 +314,14 @@ def document_file(document_id):
     path = documents.blob_path(document.sha256)
     if not path.is_file():
         abort(404)
-    return send_file(path, mimetype="application/pdf", download_name=document.filename)
+    # Inline, with the Korean name as `filename*=UTF-8''...` (werkzeug adds it for non-ASCII
+    # names). The PDF may load nothing itself; a `sandbox` directive would stop Chromium's
+    # PDF viewer, so none is set.
+    response = send_file(
+        path, mimetype="application/pdf", download_name=document.filename, as_attachment=False
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
 
 
 @bp.route("/documents/<int:document_id>/share", methods=("POST",))
