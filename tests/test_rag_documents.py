@@ -240,3 +240,12 @@ def test_exact_scope_ranks_like_the_vector_index(rag_app, rag_client, korean_pdf
         indexed = store.vectors.search(query, "u1", scope=list(counts), k=3)
         assert [key for key, _ in exact] == [key for key, _ in indexed]
         assert [round(s, 3) for _, s in exact] == [round(s, 3) for _, s in indexed]
+
+
+def test_pdf_with_broken_metadata_is_indexed(rag_app, rag_client):
+    login(rag_client)
+    upload(rag_client, pdfs.broken_info_pdf_bytes(), "정보깨짐.pdf")
+    wait_jobs(rag_app)
+    (state,) = document_states(rag_client)
+    assert state["status"] == "ready", state
+    assert state["pages_total"] == 3 and state["chunks_total"] > 0

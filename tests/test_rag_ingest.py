@@ -76,3 +76,13 @@ def test_chunk_filter_drops_tiny_and_garbage(embed_tokenizer):
 def test_reportlab_pdf_is_real():
     reader = PdfReader(io.BytesIO(pdfs.pdf_bytes(["테스트 문서입니다"])))
     assert "테스트 문서입니다" in reader.pages[0].extract_text()
+
+
+@pytest.mark.parametrize("info", [b"/Info 99 0 R", b"/Info (x)", b"/Info 4 0 R", b"/Info null"])
+def test_broken_metadata_keeps_the_text(tmp_path, info):
+    """Issue 9: a PDF with unreadable document information must not be called corrupt."""
+    data = pdfs.broken_info_pdf_bytes(info)
+    assert info in data
+    pages, garbage = pdf.extract_pages(_reader(tmp_path, data))
+    assert [p.number for p in pages] == [1, 2, 3] and garbage == []
+    assert "정기예금" in pages[0].text
