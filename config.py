@@ -96,6 +96,10 @@ class Config:
     RAG_CHUNK_OVERLAP_TOKENS = _env_int("RAG_CHUNK_OVERLAP_TOKENS", 24)
     RAG_HISTORY_TOKENS = _env_int("RAG_HISTORY_TOKENS", 1024)
     RAG_CONTEXT_TOKENS = _env_int("RAG_CONTEXT_TOKENS", 1536)
+    # A follow-up is rewritten into one short question: its own small token budget.
+    CHAT_CONDENSE_MAX_TOKENS = _env_int("CHAT_CONDENSE_MAX_TOKENS", 64)
+    # A stream with no event for this long ends with an error and stops generating.
+    CHAT_STREAM_IDLE_SECONDS = float(os.environ.get("CHAT_STREAM_IDLE_SECONDS", "120"))
 
     # The board's assistant. BOARD_AI_ANSWERS: off | opt-in | auto; unset: opt-in when the
     # models are present. AI_ANSWER_MIN_RELEVANCE: the share of a question's (idf-weighted)

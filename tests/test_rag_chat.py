@@ -180,14 +180,14 @@ def test_waiting_user_sees_queued(rag_app, rag_client, ready):
         gate = runtime.gate()
     assert gate.slots == 1  # default on CPU
     assert gate.try_enter()  # someone else is generating
-    results = []
-    thread = threading.Thread(target=lambda: results.append(ask(rag_client, ready, "금리?")))
-    thread.start()
-    time.sleep(0.5)
+    response = rag_client.post(f"/chat/{ready}/ask", json={"question": "금리?"}, buffered=False)
+    chunks, body = iter(response.response), ""
+    while "event: queued" not in body:  # the stream waits for the slot: no clock involved
+        body += next(chunks).decode()
     gate.leave()
-    thread.join(60)
-    names = [name for name, _ in results[0]]
-    assert names[0] == "queued" and names[-1] == "done"
+    body += "".join(chunk.decode() for chunk in chunks)
+    names = [name for name, _ in parse_sse(body)]
+    assert names[:2] == ["status", "queued"] and names[-1] == "done"
 
 
 def test_history_survives_a_new_app_instance(tmp_path, tiny_models, rag_app, rag_client, ready):
@@ -264,4 +264,5 @@ def test_model_missing_page_keeps_the_site_up(tmp_path, tiny_models):
     events = parse_sse(
         client.post(f"/chat/{conversation}/ask", json={"question": "금리?"}).get_data(as_text=True)
     )
-    assert events == [("error", {"message": "언어 모델을 사용할 수 없습니다: 폴더가 없습니다"})]
+    assert [name for name, _ in events] == ["status", "error"]
+    assert events[-1][1] == {"message": "언어 모델을 사용할 수 없습니다: 폴더가 없습니다"}

@@ -91,15 +91,27 @@ def _cancellable(llm, cancel):
     return llm.bind(cancel=cancel) if cancel is not None else llm
 
 
-def condense(llm, history, question, cancel=None):
-    """Standalone question for a follow-up (one non-streaming call)."""
-    chain = condense_chain(_cancellable(llm, cancel))
+def condense(llm, history, question, cancel=None, max_tokens=64):
+    """Standalone question for a follow-up (one non-streaming call). A question is short:
+    `max_tokens` bounds the call (the answer's 512-token budget once kept a follow-up
+    silent for minutes on CPU)."""
+    chain = condense_chain(_cancellable(llm, cancel).bind(max_new_tokens=max_tokens))
     text = chain.invoke({"history": history, "question": question})
     text = " ".join(text.strip().split())
     return text[:500] or question
 
 
-def ask(question, turns, retrieve, llm, *, history_tokens=1024, context_tokens=1536, cancel=None):
+def ask(
+    question,
+    turns,
+    retrieve,
+    llm,
+    *,
+    history_tokens=1024,
+    context_tokens=1536,
+    cancel=None,
+    condense_tokens=64,
+):
     """Answer `question` given earlier `turns`; yields (event, data) pairs.
 
     `retrieve(standalone_question)` returns store `Hit`s already limited to the user's
@@ -112,7 +124,7 @@ def ask(question, turns, retrieve, llm, *, history_tokens=1024, context_tokens=1
     standalone = question
     if history:
         yield "status", {"text": "이전 대화를 반영해 질문을 정리하는 중…"}
-        standalone = condense(llm, history, question, cancel)
+        standalone = condense(llm, history, question, cancel, condense_tokens)
         if stopped():
             return
         yield "condensed", {"question": standalone}

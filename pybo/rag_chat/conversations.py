@@ -11,12 +11,13 @@ from pybo.extensions import db
 from pybo.incidents import report
 from pybo.knowledge.providers import ModelUnavailable
 from pybo.models import now
-from pybo.rag_chat import access, chain, citations, runtime
+from pybo.rag_chat import access, chain, citations, runtime, watchdog
 from pybo.rag_chat.models import Conversation, Document, Message
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 2000
 MAX_TITLE = 100
+IDLE_MESSAGE = "답변이 너무 오래 멈춰 있어 중단했습니다. 잠시 후 다시 질문해 주세요"
 
 
 class AskError(ValueError):
@@ -239,8 +240,9 @@ def _wait_turn(gate, cancel):
     return True
 
 
-def _answer(job, llm, store, config, cancel, state):
-    """The chain's events as SSE, collecting the answer into `state`."""
+def _answer(job, llm, store, config, cancel, state, context):
+    """The chain's events as SSE, collecting the answer into `state`. The chain runs
+    under the idle watchdog (in a worker thread entering `context`)."""
 
     def retrieve(query):
         return store.search(query, job["scopes"], k=config["RAG_TOP_K"])
@@ -253,7 +255,9 @@ def _answer(job, llm, store, config, cancel, state):
         history_tokens=config["RAG_HISTORY_TOKENS"],
         context_tokens=config["RAG_CONTEXT_TOKENS"],
         cancel=cancel,
+        condense_tokens=config["CHAT_CONDENSE_MAX_TOKENS"],
     )
+    events = watchdog.guarded(events, config["CHAT_STREAM_IDLE_SECONDS"], cancel, context)
     try:
         for event, data in events:
             if event == "token":
@@ -274,10 +278,12 @@ def stream(app, job):
     with a `done` event whose status is `stopped`."""
     state = {"text": [], "sources": [], "condensed": None, "status": "error", "saved": False}
     cancel = running.begin(job["conversation_id"])
-    gate, entered = None, False
+    gate, entered, ended = None, False, False
     try:
         if job.get("created"):
             yield sse("conversation", {"id": job["conversation_id"], "title": job["title"]})
+        # At once, before a model load: the client knows the server is working on it.
+        yield sse("status", {"text": "답변을 준비하는 중…"})
         with app.app_context():
             llm = runtime.chat_model(app)
             store = runtime.retriever(app)
@@ -287,20 +293,27 @@ def stream(app, job):
             yield sse("queued", {"text": "다른 답변을 생성하는 중입니다. 차례를 기다리는 중…"})
             entered = _wait_turn(gate, cancel)
         if entered:
-            yield from _answer(job, llm, store, app.config, cancel, state)
+            yield from _answer(job, llm, store, app.config, cancel, state, app.app_context())
         state["status"] = "stopped" if cancel.is_set() else "complete"
         message_id = None
         if state["text"] or state["status"] == "complete":
             with app.app_context():
                 message_id = _save_answer(job, state)
         html = str(render("".join(state["text"])))
+        ended = True
         yield sse("done", {"message_id": message_id, "html": html, "status": state["status"]})
     except GeneratorExit:
         state["status"] = "stopped"  # the client went away; `_answer` closed the chain
         raise
     except ModelUnavailable as exc:
+        ended = True
         yield sse("error", {"message": f"언어 모델을 사용할 수 없습니다: {exc.reason}"})
+    except watchdog.StreamIdle as exc:
+        ended = True
+        message = report(IDLE_MESSAGE, exc, log, conversation=job["conversation_id"])
+        yield sse("error", {"message": message})
     except Exception as exc:  # noqa: BLE001 - reported to the client, logged in full
+        ended = True
         message = report(
             "답변 생성 중 오류가 발생했습니다", exc, log, conversation=job["conversation_id"]
         )
@@ -312,3 +325,5 @@ def stream(app, job):
         if state["text"] and not state["saved"]:
             with app.app_context():
                 _save_answer(job, state)
+    if not ended:  # every stream ends with `done` or `error`
+        yield sse("error", {"message": report("답변이 끝나지 않았습니다", None, log)})
