@@ -244,3 +244,12 @@ def csrf_client(tmp_path):
 def test_actions_need_the_csrf_token(csrf_client, path):
     response = csrf_client.post(path, json={"question": "금리?"})
     assert response.status_code == 400
+
+
+def test_chat_pages_have_no_inline_scripts_styles_or_handlers(rag_app, indexed):
+    conversation_id, _ = first_conversation(indexed)
+    for path in ("/chat/", f"/chat/?c={conversation_id}", "/chat/documents/"):
+        page = indexed.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), path
+        assert not re.search(r"\sstyle=", page), path
+        assert not re.search(r"\son[a-z]+=", page), path
