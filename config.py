@@ -46,6 +46,14 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     PASSWORD_HASH_METHOD = "scrypt"
 
+    # Login / sign-up throttling (pybo/auth/throttle.py): failed POSTs per account name and
+    # per client address. Storage: RATELIMIT_STORAGE_URI, else the Celery broker's Redis,
+    # else memory; unreachable storage falls back to memory with a warning.
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per minute")
+
     # Board
     QUESTIONS_PER_PAGE = 10
     ANSWERS_PER_PAGE = 10
@@ -139,6 +147,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SECRET_KEY = "test-secret-key"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
+    RATELIMIT_ENABLED = False  # tests of throttling turn it on
 
 
 class ProductionConfig(Config):

@@ -24,6 +24,7 @@ def create_app(config_class=None):
     _init_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+    _init_throttling(app)
     _register_jobs(app)
     _register_cli(app)
     return app
@@ -86,6 +87,12 @@ def _register_blueprints(app):
                   assistant_bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
+
+
+def _init_throttling(app):
+    from pybo.auth import throttle
+
+    throttle.init_app(app)  # after the blueprints: it wraps the login and sign-up views
 
 
 def _register_jobs(app):
