@@ -82,6 +82,13 @@ class Config:
     LLM_TOP_P = float(os.environ.get("LLM_TOP_P", "0.95"))
     LLM_MAX_CONCURRENT = _env_int("LLM_MAX_CONCURRENT", 0)  # 0: 1 on CPU, 2 on GPU
     LLM_DEVICE = os.environ.get("LLM_DEVICE", "auto")
+    # A served LLM (README, "Served LLM"): any OpenAI-compatible server. When set, no web
+    # or worker process loads the model; LLM_MODEL's folder only lends its tokenizer.
+    LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "")  # e.g. http://127.0.0.1:8001/v1
+    LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
+    LLM_SERVED_MODEL = os.environ.get("LLM_SERVED_MODEL", "google/gemma-3n-E2B-it")
+    LLM_TOKENIZER = os.environ.get("LLM_TOKENIZER", "")  # folder or hub id; else LLM_MODEL's
+    LLM_REQUEST_TIMEOUT = float(os.environ.get("LLM_REQUEST_TIMEOUT", "120"))
 
     # Vector store: embedded Chroma under vector_store/ unless CHROMA_HOST is set.
     VECTOR_STORE_DIR = os.environ.get("VECTOR_STORE_DIR", str(BASE_DIR / "vector_store"))

@@ -59,6 +59,8 @@ class ModelSettings:
     chroma_port: int = 8000
     collection: str = "pybo_chunks"
     reranker: str = ""
+    llm_base_url: str = ""  # a served LLM (pybo/knowledge/served.py): nothing loads locally
+    llm_tokenizer: str = ""  # the served model's tokenizer (else the LLM_MODEL folder's)
 
 
 def model_problem(location):
@@ -76,6 +78,17 @@ def model_problem(location):
 
     cached = try_to_load_from_cache(location, "config.json")
     return None if isinstance(cached, str) else "허브 캐시에 없습니다"
+
+
+def _has_tokenizer(location):
+    path = Path(location)
+    if path.is_dir():
+        return (path / "tokenizer.json").is_file() or (path / "tokenizer.model").is_file()
+    if location.startswith(("/", ".")):
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(location, "tokenizer_config.json"), str)
 
 
 def pick_device(preference="auto"):
@@ -115,6 +128,13 @@ def load_llm(location, device="cpu"):
         model.eval()
         tokenizer = auto_tokenizer.from_pretrained(str(location))
     return model, tokenizer
+
+
+def load_tokenizer(location):
+    """The tokenizer alone (a served model's prompts are measured with it)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(location))
 
 
 def _model_type(location):
@@ -239,11 +259,19 @@ class Providers:
         return self._get("device", lambda: pick_device(self.settings.device))
 
     def status(self):
-        """{"embedding": reason-or-None, "llm": reason-or-None} without loading anything."""
+        """{"embedding": reason-or-None, "llm": reason-or-None} without loading anything;
+        for a served LLM, whether its server answers (cached a few seconds)."""
         return {
             "embedding": model_problem(self.settings.embedding),
-            "llm": model_problem(self.settings.llm),
+            "llm": self._served_health().problem()
+            if self.settings.llm_base_url
+            else model_problem(self.settings.llm),
         }
+
+    def _served_health(self):
+        from pybo.knowledge.served import HealthCheck
+
+        return self._get("served_health", lambda: HealthCheck(self.settings.llm_base_url))
 
     def _load(self, kind, location, loader):
         problem = model_problem(location)
@@ -267,7 +295,26 @@ class Providers:
         return client.tokenizer, int(client.max_seq_length)
 
     def llm(self):
+        if self.settings.llm_base_url:  # one server holds the model for every process
+            raise RuntimeError("LLM_BASE_URL is set: the model is served, never loaded here")
         return self._get("llm", lambda: self._load("llm", self.settings.llm, load_llm))
+
+    def llm_tokenizer(self):
+        """The served model's tokenizer: LLM_TOKENIZER, else the local LLM_MODEL folder's;
+        None when neither is there (prompts are then estimated, see served.py)."""
+        return self._get("llm_tokenizer", self._find_tokenizer)
+
+    def _find_tokenizer(self):
+        for location in (self.settings.llm_tokenizer, self.settings.llm):
+            if location and _has_tokenizer(location):
+                try:
+                    return load_tokenizer(location)
+                except Exception as exc:  # a broken folder must not take the site down
+                    reason = report("토크나이저를 불러오지 못했습니다", exc, log, at=location)
+                    raise ModelUnavailable("llm", location, reason) from exc
+        if self.settings.llm_tokenizer:
+            raise ModelUnavailable("llm", self.settings.llm_tokenizer, "토크나이저가 없습니다")
+        return None
 
     def reranker(self):
         """The configured CrossEncoder, or None when reranking is off."""

@@ -111,7 +111,8 @@ def status():
         click.echo(f"{state:11s} {counts.get(state, 0)}")
     problems = runtime.providers().status()
     config = current_app.config
-    for kind, key in (("embedding", "EMBEDDING_MODEL"), ("llm", "LLM_MODEL")):
+    llm_key = "LLM_BASE_URL" if config["LLM_BASE_URL"] else "LLM_MODEL"
+    for kind, key in (("embedding", "EMBEDDING_MODEL"), ("llm", llm_key)):
         problem = problems[kind]
         click.echo(
             f"{kind:11s} {'OK' if problem is None else 'MISSING: ' + problem}  ({config[key]})"

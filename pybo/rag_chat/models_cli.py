@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from pybo.knowledge.providers import model_problem
 from pybo.rag_chat import runtime
 
 models_cli = AppGroup("models", help="Model files under resources/models/.")
@@ -37,7 +38,9 @@ def download(only, force, soft):
         ("embedding", config["EMBEDDING_HUB_ID"], config["EMBEDDING_MODEL"]),
         ("llm", config["LLM_HUB_ID"], config["LLM_MODEL"]),
     ]
-    problems = runtime.providers().status()
+    if config["LLM_BASE_URL"] and only != "llm":  # the server holds the LLM (README)
+        wanted = wanted[:1]
+    problems = {kind: model_problem(target) for kind, _, target in wanted}
     if not force and all(problems[kind] is None for kind, _, _ in wanted if kind == (only or kind)):
         click.echo("모델이 모두 준비되어 있습니다.")
         return
@@ -62,3 +65,18 @@ def download(only, force, soft):
                 "huggingface.co에서 약관에 동의하고 HF_TOKEN 을 설정하세요."
             ) from exc
         runtime.providers().forget(kind)
+
+
+@models_cli.command("text-export")
+def text_export():
+    """Print the folder `transformers serve` should load for LLM_MODEL (run.sh --prod).
+
+    A Gemma-3n checkpoint gets a text-only sibling folder (links, no copy) so the server
+    loads the text tower alone; other models are printed as they are."""
+    from pybo.knowledge.llm_server import text_only_folder
+
+    location = current_app.config["LLM_MODEL"]
+    problem = model_problem(location)
+    if problem:
+        raise click.ClickException(f"언어 모델이 없습니다: {problem} ({location})")
+    click.echo(text_only_folder(location))

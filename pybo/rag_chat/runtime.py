@@ -10,6 +10,8 @@ from flask import current_app
 
 from pybo.knowledge.providers import ModelSettings, OnceCache, Providers
 
+SERVED_SLOTS = 4  # concurrent generations per process against a served LLM (default)
+
 
 class GenerationGate:
     """Bounds concurrent generations; `try_enter` tells the caller to show 'queued'."""
@@ -65,6 +67,8 @@ def providers(app=None):
                 chroma_port=config["CHROMA_PORT"],
                 collection=config["CHROMA_COLLECTION"],
                 reranker=config["RERANKER_MODEL"],
+                llm_base_url=config["LLM_BASE_URL"],
+                llm_tokenizer=config["LLM_TOKENIZER"],
             )
         )
 
@@ -76,7 +80,9 @@ def gate(app=None):
 
     def build():
         slots = app.config["LLM_MAX_CONCURRENT"]
-        if slots <= 0:
+        if slots <= 0 and app.config["LLM_BASE_URL"]:
+            slots = SERVED_SLOTS  # the server batches (vLLM) or queues (transformers serve)
+        elif slots <= 0:
             slots = 2 if providers(app).device == "cuda" else 1
         return GenerationGate(slots)
 
@@ -120,8 +126,11 @@ def retriever(app=None):
 
 
 def chat_model(app=None):
-    """The LangChain chat model over the loaded LLM (raises ModelUnavailable)."""
+    """The LangChain chat model: over the served LLM when LLM_BASE_URL is set, else over
+    the model loaded in this process (raises ModelUnavailable)."""
     app = app or current_app._get_current_object()
+    if app.config["LLM_BASE_URL"]:
+        return _once("chat_model", lambda: served_chat_model(app), app)
 
     def build():
         from pybo.rag_chat.generation import LocalChatModel
@@ -156,6 +165,27 @@ def ocr(app=None):
         )
 
     return _once("ocr", build, app)
+
+
+def served_chat_model(app):
+    """A `ServedChatModel` on LLM_BASE_URL; loads a tokenizer at most, never the model."""
+    from pybo.knowledge.served import ServedSettings, make_chat_model
+
+    config = app.config
+    settings = ServedSettings(
+        base_url=config["LLM_BASE_URL"],
+        model=config["LLM_SERVED_MODEL"],
+        api_key=config["LLM_API_KEY"],
+        timeout=config["LLM_REQUEST_TIMEOUT"],
+    )
+    return make_chat_model(
+        settings,
+        providers(app).llm_tokenizer(),
+        max_new_tokens=config["LLM_MAX_NEW_TOKENS"],
+        do_sample=config["LLM_DO_SAMPLE"],
+        temperature=config["LLM_TEMPERATURE"],
+        top_p=config["LLM_TOP_P"],
+    )
 
 
 def runner(app=None):

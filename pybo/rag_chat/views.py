@@ -39,7 +39,10 @@ def _model_status():
     config = current_app.config
     return {
         "embedding": {"problem": status["embedding"], "location": config["EMBEDDING_MODEL"]},
-        "llm": {"problem": status["llm"], "location": config["LLM_MODEL"]},
+        "llm": {
+            "problem": status["llm"],
+            "location": config["LLM_BASE_URL"] or config["LLM_MODEL"],
+        },
     }
 
 
