@@ -156,7 +156,8 @@ def time_tokens(url, model, count):
     return time.monotonic() - started, reply["choices"][0]["finish_reason"]
 
 
-def test_closing_the_stream_stops_generation_on_the_server(app_on_server, served):
+@pytest.mark.parametrize("how", ["disconnect", "stop button"])
+def test_stopping_an_answer_stops_generation_on_the_server(app_on_server, served, how):
     app, client, conversation = app_on_server
     per_token, finish = time_tokens(served["url"], served["folder"], 20)
     assert finish == "length"  # no EOS: a generation runs to its limit unless stopped
@@ -170,7 +171,12 @@ def test_closing_the_stream_stops_generation_on_the_server(app_on_server, served
     chunks, seen = iter(response.response), ""
     while seen.count("event: token") < 2:
         seen += next(chunks).decode()
-    response.close()  # the browser went away
+    if how == "disconnect":
+        response.close()  # the browser went away
+    else:
+        assert client.post(f"/chat/{conversation}/stop", json={}).get_json() == {"stopped": True}
+        events = parse_sse(seen + b"".join(chunks).decode())
+        assert events[-1][0] == "done" and events[-1][1]["status"] == "stopped"
     # The server runs one generation at a time: a 1-token request finishes only after
     # the abandoned one stopped. Had it not, it would wait ~(limit - 2) tokens.
     started = time.monotonic()

@@ -8,8 +8,10 @@ wraps it so the chain sees the same interface as the in-process `LocalChatModel`
   (`LLM_TOKENIZER`, else the local model folder's) or, without one, a conservative
   estimate (`estimate_tokens`), so budgets never overflow the server's context;
 - `max_tokens` bounds every answer like `max_new_tokens` in-process;
-- closing the stream closes the HTTP response, and the server stops generating
-  (vLLM, llama.cpp, Ollama and `transformers serve` all abort on a disconnect);
+- closing the stream, or a `cancel` event bound to the model (the stop button, the
+  idle watchdog) seen at the next streamed token, closes the HTTP response, and the
+  server stops generating (vLLM, llama.cpp, Ollama and `transformers serve` abort on a
+  disconnect);
 - a dead, slow or failing server becomes `ModelUnavailable` with a short Korean reason
   (details go to the log, never to the user).
 
@@ -112,12 +114,15 @@ class ServedChatModel(BaseChatModel):
     def _stream(
         self, messages, stop=None, run_manager=None, **kwargs
     ) -> Iterator[ChatGenerationChunk]:
+        cancel = kwargs.pop("cancel", None)  # the stop button / idle watchdog (chain.py)
         limit = kwargs.pop("max_new_tokens", None) or self.max_new_tokens
         # ChatOpenAI sends `max_completion_tokens`; older llama.cpp/Ollama read `max_tokens`.
         kwargs.update(max_tokens=limit, extra_body={"max_tokens": limit})
         inner = self.client._stream(messages, stop=stop, **kwargs)
         try:
             for chunk in inner:
+                if cancel is not None and cancel.is_set():
+                    break  # `inner.close()` below ends the request
                 text = chunk.message.content
                 if text or chunk.message.usage_metadata:  # the last chunk: token usage
                     if run_manager and text:
