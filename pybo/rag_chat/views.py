@@ -292,6 +292,18 @@ def upload():
     return redirect(url_for("rag_chat.document_list"))
 
 
+@bp.errorhandler(413)
+def _upload_too_large(error):
+    """An upload over MAX_CONTENT_LENGTH: the documents page with a size message (the page
+    script gets it as JSON), instead of a bare error page."""
+    mb = current_app.config["MAX_UPLOAD_MB"]
+    message = f"파일이 너무 큽니다. PDF는 한 번에 최대 {mb}MB까지 올릴 수 있어요."
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(results=[{"ok": False, "message": message}]), 413
+    flash(message, "danger")
+    return redirect(url_for("rag_chat.document_list"))
+
+
 @bp.route("/documents/<int:document_id>/delete", methods=("POST",))
 @login_required
 def document_delete(document_id):

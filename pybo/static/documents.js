@@ -107,9 +107,8 @@
         view.progress.setAttribute("aria-valuenow", String(percent));
       });
       xhr.addEventListener("load", () => {
-        let message = "올리지 못했습니다.";
+        let message = xhr.status === 413 ? "파일이 너무 큽니다." : "올리지 못했습니다.";
         try { message = JSON.parse(xhr.responseText).results[0].message; } catch (e) { /* not JSON */ }
-        if (xhr.status === 413) message = "파일이 너무 큽니다.";
         const ok = xhr.status >= 200 && xhr.status < 300;
         view.bar.style.width = "100%";
         view.bar.classList.add(ok ? "bg-success" : "bg-danger");
