@@ -75,6 +75,9 @@ class Config:
     )
     EMBEDDING_HUB_ID = "jhgan/ko-sroberta-multitask"
     LLM_HUB_ID = "google/gemma-3n-E2B-it"
+    # auto: the int8 ONNX export on CPU when `flask models optimize` wrote it, else torch
+    # (always torch on a GPU). torch | onnx | onnx-int8 force one.
+    EMBEDDING_BACKEND = os.environ.get("EMBEDDING_BACKEND", "auto")
     MODEL_DIR = os.environ.get("MODEL_DIR", str(BASE_DIR / "resources" / "models"))
     LLM_MAX_NEW_TOKENS = _env_int("LLM_MAX_NEW_TOKENS", 512)
     LLM_DO_SAMPLE = _env_bool("LLM_DO_SAMPLE", False)

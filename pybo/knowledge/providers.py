@@ -61,6 +61,7 @@ class ModelSettings:
     reranker: str = ""
     llm_base_url: str = ""  # a served LLM (pybo/knowledge/served.py): nothing loads locally
     llm_tokenizer: str = ""  # the served model's tokenizer (else the LLM_MODEL folder's)
+    embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8 (onnx_module.py)
 
 
 def model_problem(location):
@@ -98,8 +99,13 @@ def pick_device(preference="auto"):
     return preference
 
 
-def load_embeddings(location, device="cpu"):
-    """LangChain embeddings over sentence-transformers (normalized vectors)."""
+def load_embeddings(location, device="cpu", backend="torch"):
+    """LangChain embeddings (normalized vectors): sentence-transformers on torch, or the
+    folder's ONNX export on onnxruntime (`backend` "onnx" / "onnx-int8")."""
+    if backend in ("onnx", "onnx-int8"):
+        onnx_embeddings = heavy("pybo.knowledge.onnx_module", "OnnxEmbeddings")
+        with IMPORT_LOCK:  # the build imports transformers' tokenizer and onnxruntime
+            return onnx_embeddings(location, backend, normalize=True, batch_size=32)
     embeddings_class = heavy("langchain_huggingface", "HuggingFaceEmbeddings")
     with IMPORT_LOCK:  # the build imports sentence-transformers and creates tensors
         return embeddings_class(
@@ -262,11 +268,21 @@ class Providers:
         """{"embedding": reason-or-None, "llm": reason-or-None} without loading anything;
         for a served LLM, whether its server answers (cached a few seconds)."""
         return {
-            "embedding": model_problem(self.settings.embedding),
+            "embedding": model_problem(self.settings.embedding) or self._export_problem(),
             "llm": self._served_health().problem()
             if self.settings.llm_base_url
             else model_problem(self.settings.llm),
         }
+
+    def _export_problem(self):
+        """A reason when EMBEDDING_BACKEND forces ONNX and the export is missing."""
+        from pybo.knowledge.onnx_module import export_path
+
+        backend = self.settings.embedding_backend
+        if backend in ("onnx", "onnx-int8"):
+            if not export_path(self.settings.embedding, backend).is_file():
+                return f"ONNX 파일이 없습니다: `flask models optimize` 를 실행하세요 ({backend})"
+        return None
 
     def _served_health(self):
         from pybo.knowledge.served import HealthCheck
@@ -283,15 +299,35 @@ class Providers:
             reason = report("모델 파일을 불러오지 못했습니다", exc, log, kind=kind, at=location)
             raise ModelUnavailable(kind, location, reason) from exc
 
+    def embedding_backend(self):
+        """The backend the embedder loads with: EMBEDDING_BACKEND, `auto` resolved."""
+        from pybo.knowledge.onnx_module import choose_backend
+
+        return choose_backend(self.settings.embedding_backend, self.settings.embedding, self.device)
+
     def embeddings(self):
-        return self._get(
-            "embeddings",
-            lambda: self._load("embedding", self.settings.embedding, load_embeddings),
+        return self._get("embeddings", self._load_embeddings)
+
+    def _load_embeddings(self):
+        from pybo.knowledge.onnx_module import export_path
+
+        location, backend = self.settings.embedding, self.embedding_backend()
+        if backend != "torch" and not model_problem(location):
+            if not export_path(location, backend).is_file():
+                raise ModelUnavailable(
+                    "embedding",
+                    location,
+                    f"ONNX 파일이 없습니다 (EMBEDDING_BACKEND={backend})",
+                    hint="flask models optimize",
+                )
+        return self._load(
+            "embedding", location, lambda at, device: load_embeddings(at, device, backend)
         )
 
     def embedding_tokenizer(self):
         """(tokenizer, max_seq_length) of the embedder: chunks are measured in its tokens."""
-        client = self.embeddings()._client  # the SentenceTransformer inside
+        embeddings = self.embeddings()
+        client = getattr(embeddings, "_client", embeddings)  # a SentenceTransformer inside
         return client.tokenizer, int(client.max_seq_length)
 
     def llm(self):

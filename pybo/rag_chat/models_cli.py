@@ -65,6 +65,8 @@ def download(only, force, soft):
                 "huggingface.co에서 약관에 동의하고 HF_TOKEN 을 설정하세요."
             ) from exc
         runtime.providers().forget(kind)
+        if kind == "embedding":
+            write_onnx_export(target)
 
 
 @models_cli.command("text-export")
@@ -80,3 +82,37 @@ def text_export():
     if problem:
         raise click.ClickException(f"언어 모델이 없습니다: {problem} ({location})")
     click.echo(text_only_folder(location))
+
+
+def write_onnx_export(location, force=False):
+    """Export the embedder to ONNX (fp32 + int8) next to it, with progress in Korean."""
+    import time
+
+    from pybo.knowledge import onnx_module
+
+    problem = model_problem(str(location))
+    if problem:
+        raise click.ClickException(f"임베딩 모델을 찾을 수 없습니다: {problem} ({location})")
+    click.echo(f"임베딩 모델을 ONNX로 변환합니다 (CPU에서 더 빠르게 임베딩): {location}")
+    started = time.monotonic()
+    try:
+        fp32, int8 = onnx_module.export(location, progress=click.echo, force=force)
+    except Exception as exc:  # noqa: BLE001 - a broken folder, a full disk
+        from pybo.incidents import report
+
+        reason = report("ONNX 변환에 실패했습니다", exc, current_app.logger, at=str(location))
+        raise click.ClickException(reason) from exc
+    size = int8.stat().st_size / 1e6
+    click.echo(
+        f"완료 ({time.monotonic() - started:.0f}초): {int8.name} {size:.0f} MB. "
+        "EMBEDDING_BACKEND=auto 이면 CPU에서 int8 모델을 씁니다."
+    )
+    runtime.providers().forget("embeddings")
+    runtime.providers().forget("vector_store")
+
+
+@models_cli.command("optimize")
+@click.option("--force", is_flag=True, help="Export again even if the files exist.")
+def optimize(force):
+    """Write the embedder's ONNX export (fp32 + int8) next to the downloaded model."""
+    write_onnx_export(current_app.config["EMBEDDING_MODEL"], force=force)

@@ -69,6 +69,7 @@ def providers(app=None):
                 reranker=config["RERANKER_MODEL"],
                 llm_base_url=config["LLM_BASE_URL"],
                 llm_tokenizer=config["LLM_TOKENIZER"],
+                embedding_backend=config["EMBEDDING_BACKEND"],
             )
         )
 
