@@ -108,9 +108,7 @@ def test_an_int8_file_from_another_cpu_still_loads(model_copy):
     onnx_module.export(model_copy)
     mine = onnx_module.export_path(model_copy, "onnx-int8")
     other = next(
-        model_copy / name
-        for name in onnx_module.INT8_FILES.values()
-        if (model_copy / name) != mine
+        model_copy / name for name in onnx_module.INT8_FILES.values() if (model_copy / name) != mine
     )
     mine.rename(other)
     assert onnx_module.export_path(model_copy, "onnx-int8") == other
