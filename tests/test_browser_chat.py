@@ -49,7 +49,7 @@ def _ask(page, question):
     return answer
 
 
-def test_first_question_citations_regenerate_and_copy(page, live_server, tmp_path):
+def test_first_question_citations_regenerate_edit_and_copy(page, live_server, tmp_path):
     url = live_server.url
     login(page, url, "alice")
     # several files at once, one progress bar each
@@ -107,8 +107,21 @@ def test_first_question_citations_regenerate_and_copy(page, live_server, tmp_pat
     )
     assert page.locator(".message-user").count() == 1
 
+    edited = "적금 금리는 얼마인가요?"
+    page.click(".message-user .edit-question summary")
+    page.fill(".edit-form textarea", edited)
+    page.press(".edit-form textarea", "Enter")
+    page.wait_for_function(
+        "text => { const a = document.querySelectorAll('.message-assistant');"
+        " return a.length === 1 && a[0].querySelector('.message-actions')"
+        " && document.querySelector('.message-user .content').textContent === text; }",
+        arg=edited,
+    )
+    assert page.locator(".message-user").count() == 1
+
     page.reload()  # what was streamed is what was stored
     assert page.locator(".message-user").count() == 1
+    assert page.locator(".message-user .content").inner_text().strip() == edited
     assert page.locator(".message-assistant").count() == 1
     assert page.locator("#conversation-list a", has_text=QUESTION).count() == 1
 

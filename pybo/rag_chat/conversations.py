@@ -2,7 +2,6 @@
 
 import json
 import logging
-import threading
 
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from pybo.knowledge.providers import ModelUnavailable
 from pybo.models import now
 from pybo.rag_chat import access, chain, citations, runtime, watchdog
 from pybo.rag_chat.models import Conversation, Document, Message
+from pybo.rag_chat.running import running
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 2000
@@ -184,37 +184,6 @@ def edit(conversation, question):
     conversation.update_date = now()
     db.session.commit()
     return _job(conversation, message)
-
-
-class Running:
-    """Cancel flags of the answers being generated, by conversation id (per process)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._events = {}
-
-    def begin(self, conversation_id):
-        event = threading.Event()
-        with self._lock:
-            self._events[conversation_id] = event
-        return event
-
-    def end(self, conversation_id, event):
-        with self._lock:
-            if self._events.get(conversation_id) is event:
-                del self._events[conversation_id]
-
-    def cancel(self, conversation_id):
-        """Ask the running answer to stop; False when none is running here."""
-        with self._lock:
-            event = self._events.get(conversation_id)
-        if event is None:
-            return False
-        event.set()
-        return True
-
-
-running = Running()
 
 
 def _save_answer(job, state):

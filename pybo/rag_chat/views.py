@@ -22,6 +22,7 @@ from pybo.common.args import id_arg
 from pybo.extensions import db
 from pybo.rag_chat import access, conversations, documents, runtime
 from pybo.rag_chat.models import Conversation, Document, Message
+from pybo.rag_chat.running import running
 
 bp = Blueprint("rag_chat", __name__, url_prefix="/chat")
 
@@ -212,7 +213,7 @@ def edit(conversation_id):
 def stop(conversation_id):
     """Stop the answer being generated; its partial text is kept as 중단됨."""
     conversation = _own_conversation(conversation_id)
-    stopped = conversations.running.cancel(conversation.id)
+    stopped = running.cancel(conversation.id)
     if _wants_stream() or request.accept_mimetypes.best == "application/json":
         return jsonify(stopped=stopped)
     return redirect(url_for("rag_chat.chat", c=conversation.id))
