@@ -94,8 +94,11 @@ def test_first_question_citations_regenerate_edit_and_copy(page, live_server, tm
     panel.locator(".btn-close").click()
     panel.wait_for(state="hidden")
 
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     answer.locator(".copy-answer").click()
     page.wait_for_selector(".copy-answer:has-text('복사됨')")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied and copied == answer.locator(".content").inner_text().strip()
 
     old_id = answer.get_attribute("data-message-id")
     answer.locator("button:has-text('다시 생성')").click()

@@ -126,44 +126,26 @@
     last.append(details);
   }
 
-  // --- copy buttons (per answer and per code block) ---------------------------
-  async function copyText(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch (error) {
-      const area = document.createElement("textarea"); // http:// pages have no clipboard API
-      area.value = text;
-      area.setAttribute("readonly", "");
-      area.className = "copy-buffer";
-      document.body.append(area);
-      area.select();
-      const ok = document.execCommand("copy");
-      area.remove();
-      return ok;
-    }
-  }
-
-  function copyButton(className, label) {
+  // --- copy button per answer (code blocks carry their own, see pybo.js) --------
+  function decorate(box) {
+    const bar = box.querySelector(".message-actions");
+    if (!bar || bar.querySelector(".copy-answer")) return;
     const b = document.createElement("button");
     b.type = "button";
-    b.className = `btn btn-sm btn-outline-secondary ${className}`;
-    b.textContent = label;
-    b.dataset.label = label;
-    return b;
+    b.className = "btn btn-sm btn-outline-secondary copy-answer";
+    b.textContent = "복사";
+    b.dataset.label = "복사";
+    bar.append(b);
   }
 
-  function decorate(box) {
-    const content = box.querySelector(".content");
-    content.querySelectorAll("pre").forEach((pre) => {
-      if (pre.parentElement.classList.contains("code-block")) return;
-      const wrap = document.createElement("div");
-      wrap.className = "code-block";
-      pre.before(wrap);
-      wrap.append(copyButton("copy-code", "코드 복사"), pre);
-    });
-    const bar = box.querySelector(".message-actions");
-    if (bar && !bar.querySelector(".copy-answer")) bar.append(copyButton("copy-answer", "복사"));
+  function answerText(box) {
+    const content = box.querySelector(".content").cloneNode(true);
+    content.querySelectorAll(".code-copy").forEach((b) => b.remove());
+    document.body.append(content); // innerText needs a rendered node for line breaks
+    content.classList.add("copy-buffer");
+    const text = content.innerText.trim();
+    content.remove();
+    return text;
   }
 
   // --- streaming --------------------------------------------------------------
@@ -383,14 +365,15 @@
       openCitation(citation);
       return;
     }
-    const copy = event.target.closest(".copy-answer, .copy-code");
+    const copy = event.target.closest(".copy-answer");
     if (copy) {
-      const source = copy.classList.contains("copy-code")
-        ? copy.parentElement.querySelector("pre")
-        : copy.closest(".message").querySelector(".content");
-      const ok = await copyText(source.innerText);
-      copy.textContent = ok ? "복사됨" : "복사하지 못했습니다";
-      setTimeout(() => { copy.textContent = copy.dataset.label; }, 1500);
+      // copyText: pybo.js (navigator.clipboard, or a hidden textarea on http:// pages)
+      copyText(answerText(copy.closest(".message"))).then(
+        () => { copy.textContent = "복사됨"; },
+        () => { copy.textContent = "복사하지 못했습니다"; },
+      ).finally(() => {
+        setTimeout(() => { copy.textContent = copy.dataset.label; }, 1500);
+      });
       return;
     }
     const target = event.target.closest(".feedback button");
