@@ -106,7 +106,7 @@ def _register_jobs(app):
 def _register_cli(app):
     from pybo.assistant import cli as assistant_cli  # noqa: F401 (adds `flask board ai-answer`)
     from pybo.question.cli import board_cli
-    from pybo.rag_chat import eval_cli  # noqa: F401 (adds `flask rag eval`)
+    from pybo.rag_chat import eval_cli, ingest_cli  # noqa: F401 (add `flask rag eval/ingest`)
     from pybo.rag_chat.cli import rag_cli
     from pybo.rag_chat.models_cli import models_cli
     from pybo.user.cli import user_cli

@@ -67,7 +67,7 @@ def test_cli_ingest_ask_status(rag_app, tmp_path):
     assert result.exit_code == 0, result.output
     assert "색인 완료" in result.output
     again = runner.invoke(args=["rag", "ingest", str(path), "--user", "alice"])
-    assert "이미 있는 문서입니다" in again.output
+    assert "이미 색인된 문서입니다" in again.output
     asked = runner.invoke(args=["rag", "ask", "보증금은 얼마?", "--user", "alice"])
     assert asked.exit_code == 0, asked.output
     assert "출처:" in asked.output and "[1] 계약.pdf 1쪽" in asked.output
@@ -76,7 +76,7 @@ def test_cli_ingest_ask_status(rag_app, tmp_path):
     nobody = runner.invoke(args=["rag", "ask", "임대료?", "--user", "bob"])
     assert "[1]" not in nobody.output  # bob has no documents: no sources
     status = runner.invoke(args=["rag", "status"])
-    assert "ready       1" in status.output and "llm         OK" in status.output
+    assert "완료: 1개" in status.output and "언어 모델: 준비됨" in status.output
 
 
 def test_cli_ask_needs_a_scope(rag_app):

@@ -35,7 +35,7 @@ def rebuild_knowledge(required=True):
     click.echo(f"게시판 지식 색인을 다시 만들었습니다: 질문 {done:,}개")
 
 
-@board_cli.command("ai-answer")
+@board_cli.command("ai-answer", help="QUESTION_ID 질문의 AI 답변을 다시 만듭니다.")
 @click.argument("question_id", type=int)
 def ai_answer_command(question_id):
     """(Re)generate the AI 도우미's answer to QUESTION_ID, replacing the old one."""

@@ -28,6 +28,7 @@ COVERAGE_MIN_DOCS = 1000  # see LexicalIndex.idf
 _kiwi = None
 _load_lock = threading.Lock()
 _use_lock = threading.Lock()  # Kiwi objects are not documented as thread-safe
+kiwi_lock = _use_lock  # for other users of the shared analyzer (lines.py)
 
 
 def kiwi():

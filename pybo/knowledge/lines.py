@@ -18,7 +18,6 @@ Blank lines (paragraph breaks) and lines ending in punctuation are never touched
 """
 
 import re
-import threading
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _WORD_END = re.compile(r"(\S+)$")
@@ -28,8 +27,6 @@ _IDENT_PART = re.compile(r"^[A-Z0-9_]+$")
 CLOSING = set(",.)]}>%:;?!」』”’〉》")  # never starts a word: the break was inside one
 OPENING = set("([{<「『“‘〈《")  # never ends a word
 CONTEXT_WORDS = 3  # words of each line that Kiwi sees around a junction
-
-_space_lock = threading.Lock()
 
 
 def _is_word_char(ch):
@@ -95,11 +92,12 @@ def kiwi_says_one_word(windows, kiwi=None):
     """For each (text, junction): True when Kiwi writes no space at the junction."""
     if not windows:
         return []
-    if kiwi is None:
-        from pybo.knowledge.lexical import kiwi as shared_kiwi
+    from pybo.knowledge.lexical import kiwi as shared_kiwi
+    from pybo.knowledge.lexical import kiwi_lock
 
+    if kiwi is None:
         kiwi = shared_kiwi()
-    with _space_lock:
+    with kiwi_lock:  # one analyzer per process, shared with the BM25 index
         spaced = list(kiwi.space([text for text, _ in windows], reset_whitespace=False))
     return [
         not _space_at(text, out, junction)

@@ -2,18 +2,18 @@
 commands in `pybo.assistant.cli`)."""
 
 import click
-from flask.cli import AppGroup
 
+from pybo.common.cli import KoreanGroup
 from pybo.extensions import db
 from pybo.question import search
 
-board_cli = AppGroup("board", help="Board maintenance.")
+board_cli = KoreanGroup("board", help="게시판의 색인을 관리합니다.")
 
 
-@board_cli.command("reindex")
+@board_cli.command("reindex", help="질문과 답변으로 검색 색인과 AI 도우미의 색인을 다시 만듭니다.")
 @click.option(
     "--only", type=click.Choice(["search", "assistant"]),
-    help="Rebuild only the board search index, or only the assistant's knowledge index.",
+    help="검색 색인(search)이나 AI 도우미의 색인(assistant)만 다시 만듭니다.",
 )  # fmt: skip
 def reindex(only):
     """Rebuild the search index and the assistant's index from the questions and answers."""

@@ -1,29 +1,21 @@
-"""`flask rag ...`: ingest, ask, status (`flask rag eval` is in `eval_cli`)."""
+"""`flask rag ...`: ask, status (`ingest` is in `ingest_cli`, `eval` in `eval_cli`)."""
 
 import sys
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from pybo.auth.service import find_user
+from pybo.common.cli import KoreanGroup
 from pybo.extensions import db
 from pybo.knowledge.hybrid import Scope
 from pybo.knowledge.providers import ModelUnavailable
-from pybo.rag_chat import access, chain, citations, documents, runtime
-from pybo.rag_chat.models import STATUSES, Document
+from pybo.rag_chat import access, chain, citations, runtime
+from pybo.rag_chat.models import STATUS_LABELS, STATUSES, Document
 
-rag_cli = AppGroup("rag", help="Documents and questions for the RAG assistant.")
-
-
-class _LocalFile:
-    """Just enough of werkzeug's FileStorage for `documents.upload`."""
-
-    def __init__(self, path):
-        self.filename = Path(path).name
-        self.stream = open(path, "rb")  # noqa: SIM115 - closed by the caller
+rag_cli = KoreanGroup("rag", help="AI 도우미의 문서를 색인하고 질문합니다.")
 
 
 def _user(name):
@@ -33,41 +25,11 @@ def _user(name):
     return user
 
 
-@rag_cli.command("ingest")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--user", "username", required=True, help="Owner of the document.")
-def ingest(path, username):
-    """Upload and index PATH for --user, waiting until it is ready or failed."""
-    user = _user(username)
-    local = _LocalFile(path)
-    try:
-        document, created = documents.upload(user, local)
-    except documents.UploadError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        local.stream.close()
-    if not created:
-        click.echo(f"이미 있는 문서입니다: #{document.id} ({document.status})")
-        return
-    runtime.runner().wait()
-    document = db.session.get(Document, document.id, populate_existing=True)
-    if document.status != "ready":
-        raise click.ClickException(f"#{document.id} {document.status}: {document.error}")
-    click.echo(
-        f"#{document.id} {document.filename}: 페이지 {document.pages_total}, "
-        f"청크 {document.chunks_total}개 색인 완료"
-    )
-    if document.warning:
-        click.echo(document.warning)
-
-
-@rag_cli.command("ask")
+@rag_cli.command("ask", help="문서에서 QUESTION의 답을 찾아 보여 주고 출처를 답니다.")
 @click.argument("question")
-@click.option(
-    "--user", "username", help="Search as this user: their documents and the shared library."
-)
-@click.option("--document", "document_id", type=int, help="Search only this document.")
-@click.option("--board", is_flag=True, help="Search the board's questions and answers too.")
+@click.option("--user", "username", help="이 사용자로 검색합니다: 그의 문서와 공유 자료실.")
+@click.option("--document", "document_id", type=int, help="이 문서에서만 검색합니다.")
+@click.option("--board", is_flag=True, help="게시판의 질문과 답변도 검색합니다.")
 def ask(question, username, document_id, board):
     """Answer QUESTION from the documents, streaming to the terminal, then the sources."""
     scopes = []
@@ -101,19 +63,24 @@ def ask(question, username, document_id, board):
         click.echo(f"[{number}] {source['title']} {where}: {source['snippet'][:80]}")
 
 
-@rag_cli.command("status")
+@rag_cli.command("status", help="상태별 문서 수와 모델 준비 상태를 보여 줍니다.")
 def status():
     """Documents by state and whether each model is available."""
     counts = dict(
         db.session.execute(select(Document.status, func.count()).group_by(Document.status)).all()
     )
+    click.echo("문서")
     for state in STATUSES:
-        click.echo(f"{state:11s} {counts.get(state, 0)}")
+        click.echo(f"  {STATUS_LABELS[state]}: {counts.get(state, 0):,}개")
     problems = runtime.providers().status()
     config = current_app.config
     llm_key = "LLM_BASE_URL" if config["LLM_BASE_URL"] else "LLM_MODEL"
-    for kind, key in (("embedding", "EMBEDDING_MODEL"), ("llm", llm_key)):
+    click.echo("모델")
+    for kind, label, key in (("embedding", "임베딩", "EMBEDDING_MODEL"),
+                             ("llm", "언어 모델", llm_key)):  # fmt: skip
         problem = problems[kind]
-        click.echo(
-            f"{kind:11s} {'OK' if problem is None else 'MISSING: ' + problem}  ({config[key]})"
-        )
+        state = "준비됨" if problem is None else f"없음 ({problem})"
+        where = config[key] if key == "LLM_BASE_URL" else Path(config[key]).name
+        click.echo(f"  {label}: {state}  [{where}]")
+    ocr = runtime.ocr().problem()
+    click.echo(f"OCR: {'사용 가능' if ocr is None else '사용 불가 (' + ocr + ')'}")

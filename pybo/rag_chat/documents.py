@@ -78,10 +78,10 @@ def display_name(file_storage):
     return _clean_name(file_storage.filename)
 
 
-def upload(user, file_storage, shared=False):
+def upload(user, file_storage, shared=False, queue=True):
     """Store a PDF and queue it. Returns (document, created); the same file twice by the
     same user returns the existing document. `shared` (admins only) puts it in the
-    shared library."""
+    shared library. `queue=False`: the caller indexes it itself (`flask rag ingest`)."""
     if file_storage is None or not file_storage.filename:
         raise UploadError("파일을 선택해 주세요.")
     max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
@@ -101,7 +101,8 @@ def upload(user, file_storage, shared=False):
     )
     db.session.add(document)
     db.session.commit()
-    submit_ingest(document.id)
+    if queue:
+        submit_ingest(document.id)
     return document, True
 
 

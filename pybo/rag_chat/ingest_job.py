@@ -91,7 +91,7 @@ class Progress:
             self.last = moment
 
 
-def _ready_values(result):
+def ready_values(result):
     notes = []
     if result.garbage_pages:
         shown = ", ".join(str(n) for n in result.garbage_pages[:10])
@@ -115,6 +115,18 @@ def _fail(document_id, token, message):
         log.info("document %s changed hands before its failure was recorded", document_id)
 
 
+def write_failure(document_id, message, token=None):
+    """Record a failure: under the lease `token`, or (no job holds it yet) a pending row."""
+    held = Document.job_token == token if token else Document.status == PENDING
+    db.session.execute(
+        update(Document)
+        .where(Document.id == document_id, held)
+        .values(status=FAILED, error=message, job_token=None, update_date=now())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def _release(document_id, token):
     """Give the lease back (pending again) so the retry can claim it at once."""
     try:
@@ -123,7 +135,7 @@ def _release(document_id, token):
         db.session.rollback()  # the lease expires by itself
 
 
-def _model_message(exc):
+def model_message(exc):
     return (
         f"임베딩 모델이 없습니다 ({exc.reason}). "
         f"관리자가 `{exc.hint}` 를 실행한 뒤 다시 색인하세요."
@@ -148,7 +160,7 @@ def process(document_id):
             overlap=config["RAG_CHUNK_OVERLAP_TOKENS"], batch_size=config["INGEST_BATCH_SIZE"],
             progress=Progress(document_id, token), ocr=runtime.ocr(),
         )  # fmt: skip
-        write(document_id, token, **_ready_values(result))
+        write(document_id, token, **ready_values(result))
         return result
     except Cancelled:
         _cleanup_if_deleted(document_id, target)
@@ -161,7 +173,7 @@ def process(document_id):
     except IngestError as exc:
         _fail(document_id, token, str(exc))
     except ModelUnavailable as exc:
-        _fail(document_id, token, _model_message(exc))
+        _fail(document_id, token, model_message(exc))
     except Exception as exc:
         if _cleanup_if_deleted(document_id, target):
             return None  # e.g. a foreign-key error because the document was deleted

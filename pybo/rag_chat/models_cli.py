@@ -4,12 +4,12 @@ import os
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
+from pybo.common.cli import KoreanGroup
 from pybo.knowledge.providers import model_problem
 from pybo.rag_chat import runtime
 
-models_cli = AppGroup("models", help="Model files under resources/models/.")
+models_cli = KoreanGroup("models", help="resources/models/ 의 모델 파일을 관리합니다.")
 
 
 def hub_reachable(timeout=3.0):
@@ -25,10 +25,10 @@ def hub_reachable(timeout=3.0):
         return False
 
 
-@models_cli.command("download")
-@click.option("--only", type=click.Choice(["embedding", "llm"]), help="Download one model.")
-@click.option("--force", is_flag=True, help="Download even if the folder looks complete.")
-@click.option("--soft", is_flag=True, help="Only warn when the hub is unreachable (run.sh).")
+@models_cli.command("download", help="ko-sroberta와 Gemma-3n을 resources/models/ 로 받습니다.")
+@click.option("--only", type=click.Choice(["embedding", "llm"]), help="한 모델만 받습니다.")
+@click.option("--force", is_flag=True, help="폴더가 완전해 보여도 다시 받습니다.")
+@click.option("--soft", is_flag=True, help="허브에 연결할 수 없으면 경고만 합니다 (run.sh).")
 def download(only, force, soft):
     """Fetch ko-sroberta and Gemma-3n into resources/models/ (HF_TOKEN for Gemma)."""
     from huggingface_hub import snapshot_download
@@ -69,7 +69,9 @@ def download(only, force, soft):
             write_onnx_export(target)
 
 
-@models_cli.command("text-export")
+@models_cli.command(
+    "text-export", help="`transformers serve` 가 LLM_MODEL 대신 읽을 폴더를 알려 줍니다."
+)
 def text_export():
     """Print the folder `transformers serve` should load for LLM_MODEL (run.sh --prod).
 

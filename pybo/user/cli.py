@@ -1,20 +1,20 @@
 """`flask user ...`: account administration from the command line."""
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from pybo.auth import service
+from pybo.common.cli import KoreanGroup, prompt_password
 from pybo.extensions import db
 from pybo.models import User
 
-user_cli = AppGroup("user", help="Manage board accounts.")
+user_cli = KoreanGroup("user", help="게시판 계정을 관리합니다.")
 
 
-@user_cli.command("create-admin")
+@user_cli.command("create-admin", help="NAME에게 관리자 권한을 줍니다. 계정이 없으면 만듭니다.")
 @click.argument("name")
-@click.option("--email", help="Email for a new account (default: NAME@localhost).")
-@click.option("--password", help="Password for a new account (prompted if omitted).")
+@click.option("--email", help="새 계정의 이메일 (기본값: NAME@localhost).")
+@click.option("--password", help="새 계정의 비밀번호 (없으면 물어봅니다).")
 def create_admin(name, email, password):
     """Give NAME the admin role, creating the account if it does not exist."""
     user = service.find_user(name)
@@ -25,7 +25,7 @@ def create_admin(name, email, password):
     if not 3 <= len(name) <= 25:
         raise click.BadParameter("사용자 이름은 3자 이상 25자 이하입니다.", param_hint="NAME")
     if password is None:
-        password = click.prompt("비밀번호", hide_input=True, confirmation_prompt=True)
+        password = prompt_password()
     try:
         service.signup(name, email or f"{name}@localhost", password, is_admin=True)
     except service.AccountError as exc:
@@ -33,7 +33,7 @@ def create_admin(name, email, password):
     click.echo(f"{name}: 관리자 계정을 만들었습니다.")
 
 
-@user_cli.command("list")
+@user_cli.command("list", help="계정과 역할을 보여 줍니다.")
 def list_users():
     """List accounts with their role."""
     for user in db.session.scalars(select(User).order_by(User.id)):
