@@ -85,7 +85,7 @@ def test_board_flow(page, live_server):
     assert "밥의 답변입니다." in answer.inner_text()
     page.locator(".row").first.locator("button:has-text('추천')").click()  # vote the question
     page.wait_for_selector("text=추천했습니다.")
-    assert page.locator(".row").first.locator(".bg-light").first.inner_text() == "1"
+    assert page.locator(".row").first.locator(".vote-count").first.inner_text() == "1"
     page.click("text=댓글 추가 ..")
     page.fill("#content", "질문에 단 댓글")
     page.click("main form button[type=submit]")
