@@ -175,10 +175,11 @@ def main(argv=None):
         pdf = tmp / "은행_상품_안내.pdf"
         pdf.write_bytes(pdf_bytes(KOREAN_PAGES))
         # A long lease: the demo "processing" document is not reclaimed during the run.
-        with serve(app, tmp, JOB_LEASE_SECONDS=3600, LIVE_MAX_NEW_TOKENS=40) as server, \
+        with serve(app, tmp, JOB_LEASE_SECONDS=3600, LLM_MAX_NEW_TOKENS=40) as server, \
                 sync_playwright() as playwright:  # fmt: skip
             url = server.url
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
+            browser = playwright.chromium.launch(executable_path=args.chromium,
+                                                 args=[*ARGS, "--lang=ko-KR"])  # fmt: skip
 
             page = new_page(browser, DESKTOP)
             page.goto(url + "/question/list/")
@@ -210,9 +211,18 @@ def main(argv=None):
             page.keyboard.press("Enter")
             answer = page.locator(".message-assistant").last
             answer.locator(".feedback").wait_for()  # the done event: answer and sources
+            shoot(page, out, "chat-citations")
             answer.locator(".sources a").first.click()
             page.locator("#citation-panel .citation-open").wait_for(state="visible")
-            shoot(page, out, "chat-citations")
+            shoot(page, out, "chat-citation-panel")
+            chat_url = page.url
+            page.context.close()
+
+            page = new_page(browser, PHONE)
+            login(page, url, "alice")
+            page.goto(chat_url)
+            page.locator(".message-assistant .sources a").first.wait_for()
+            shoot(page, out, "chat-phone")
             page.context.close()
 
             page = new_page(browser, DESKTOP, scheme="dark")
