@@ -2,6 +2,8 @@
 
     python benchmarks/load.py                       # tiny models, SQLite, 60 s
     python benchmarks/load.py --seconds 30 --users 20 --workers 2 --threads 32
+    python benchmarks/load.py --serve-tiny          # 4 and 16 chat streams via transformers serve
+    python benchmarks/load.py --llm-url http://127.0.0.1:8001/v1 --llm-model NAME
 
 Starts `gunicorn pybo:create_app()` (production config, threads) on a free loopback port
 with a seeded board and one indexed PDF per chat user, then runs the load and prints
@@ -55,13 +57,14 @@ def prepare(workdir, n_users, n_chat, n_questions):
     return url, models
 
 
-def start_server(workdir, url, models, workers, threads, concurrent=0):
+def start_server(workdir, url, models, workers, threads, concurrent=0, extra=None):
     port = free_port()
     env = {**os.environ, "PYBO_CONFIG": "production", "SECRET_KEY": "load-secret",
            "SESSION_COOKIE_SECURE": "0",  # plain HTTP on loopback
            "DATABASE_URL": url, "UPLOAD_DIR": str(workdir / "upload"),
            "VECTOR_STORE_DIR": str(workdir / "vs"), "LLM_MAX_NEW_TOKENS": "32",
-           "LLM_MAX_CONCURRENT": str(concurrent), "HF_HUB_OFFLINE": "1", **models}  # fmt: skip
+           "LLM_MAX_CONCURRENT": str(concurrent), "HF_HUB_OFFLINE": "1", **models,
+           **(extra or {})}  # fmt: skip
     log = open(workdir / "gunicorn.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
@@ -177,9 +180,116 @@ def chat_user(base, username, stop, stats, mixed):
             stats.add("chat first token", (first - t0) * 1000, True)
 
 
+def chat_stream(session, base, token, question, timeout=900):
+    """One chat answer through `POST /chat/ask` (a new conversation): seconds to the
+    first token and to the end, token events, and whether it ended with `done`."""
+    t0, first, tokens, event, last = time.perf_counter(), None, 0, None, None
+    try:
+        with session.post(f"{base}/chat/ask", json={"question": question}, stream=True,
+                          headers={"X-CSRFToken": token}, timeout=timeout) as r:  # fmt: skip
+            for line in r.iter_lines(decode_unicode=True):
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    last = event
+                    if event == "token":
+                        tokens += 1
+                        first = first or time.perf_counter()
+    except Exception as exc:  # noqa: BLE001 - reported as a failed stream
+        last = type(exc).__name__
+    end = time.perf_counter()
+    return {"ok": last == "done", "end_event": last, "tokens": tokens, "total": end - t0,
+            "first": (first - t0) if first else None,
+            "decode": (end - first) if first else None}  # fmt: skip
+
+
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def serve_tiny(workdir, models):
+    """A `transformers serve` on the tiny Gemma-3n (text-only folder); (process, url, name)."""
+    from pybo.knowledge import llm_server
+
+    folder = llm_server.text_only_folder(models["LLM_MODEL"])
+    port = free_port()
+    process = llm_server.start(folder, port, workdir / "llm-server.log")
+    url = f"http://127.0.0.1:{port}/v1"
+    if not llm_server.wait_until_healthy(url, process, timeout=600):
+        raise RuntimeError((workdir / "llm-server.log").read_text())
+    return process, url, str(folder)
+
+
+def stream_round(base, sessions, rounds):
+    """Every session asks `rounds` questions one after another, all sessions at once."""
+    results, lock = [], threading.Lock()
+    barrier = threading.Barrier(len(sessions))
+
+    def user(session, token):
+        barrier.wait()
+        for _ in range(rounds):
+            result = chat_stream(session, base, token, "예금 금리는 얼마인가요?")
+            with lock:
+                results.append(result)
+
+    threads = [threading.Thread(target=user, args=pair) for pair in sessions]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - t0
+
+
+def report_streams(count, results, wall):
+    firsts = [r["first"] for r in results if r["first"] is not None]
+    rates = [(r["tokens"] - 1) / r["decode"] for r in results if r["decode"] and r["tokens"] > 1]
+    tokens = sum(r["tokens"] for r in results)
+    ends = sorted({r["end_event"] for r in results if not r["ok"]} - {None})
+    nan = float("nan")
+    print(f"{count:7d} {sum(r['ok'] for r in results):4d}/{len(results):<4d} "
+          f"{statistics.median(firsts) if firsts else nan:9.2f} "
+          f"{percentile(firsts, 0.95) if firsts else nan:9.2f} "
+          f"{statistics.median(rates) if rates else nan:10.2f} "
+          f"{tokens / wall:10.2f} {wall:7.1f}  {', '.join(ends)}")  # fmt: skip
+
+
+def llm_main(args):
+    """`--llm-url` / `--serve-tiny`: concurrent chat streams through gunicorn whose
+    workers stream from one OpenAI-compatible server."""
+    counts = [int(n) for n in args.streams.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="pybo-llm-load-"))
+    url, models = prepare(workdir, 0, max(counts), 10)
+    llm_process, llm_url, served = None, args.llm_url, args.llm_model
+    if args.serve_tiny:
+        llm_process, llm_url, served = serve_tiny(workdir, models)
+    extra = {"LLM_BASE_URL": llm_url, "LLM_MAX_NEW_TOKENS": str(args.max_tokens)}
+    if served:
+        extra["LLM_SERVED_MODEL"] = served
+    process, base = start_server(workdir, url, models, args.workers, args.threads,
+                                 args.generations, extra)  # fmt: skip
+    try:
+        print(f"chat streams through gunicorn ({args.workers} workers x {args.threads} threads, "
+              f"LLM_MAX_CONCURRENT {args.generations or 'default'}) -> {llm_url} "
+              f"({'tiny Gemma-3n, transformers serve' if args.serve_tiny else served}); "
+              f"max {args.max_tokens} tokens, {args.rounds} question(s) per stream, "
+              f"{os.cpu_count()} cores")  # fmt: skip
+        print(f"{'streams':>7s} {'ok':>9s} {'1st p50 s':>9s} {'1st p95 s':>9s} "
+              f"{'tok/s each':>10s} {'tok/s all':>10s} {'wall s':>7s}  failures")  # fmt: skip
+        for count in counts:
+            sessions = []
+            for i in range(count):
+                session = session_for(base, f"load{i}")
+                sessions.append((session, csrf(session, base, "/chat/")))
+            results, wall = stream_round(base, sessions, args.rounds)
+            report_streams(count, results, wall)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        if llm_process is not None:
+            os.killpg(llm_process.pid, signal.SIGTERM)
+            llm_process.wait(30)
 
 
 def main():
@@ -200,8 +310,18 @@ def main():
         default=1.0,
         help="mean seconds a board user waits between pages (0: no pause)",
     )
+    parser.add_argument("--llm-url", help="an OpenAI-compatible server: measure chat streams")
+    parser.add_argument("--llm-model", default="", help="its model name (LLM_SERVED_MODEL)")
+    parser.add_argument(
+        "--serve-tiny", action="store_true", help="start transformers serve on the tiny Gemma-3n"
+    )
+    parser.add_argument("--streams", default="4,16", help="concurrent chat streams to measure")
+    parser.add_argument("--rounds", type=int, default=1, help="questions per stream")
+    parser.add_argument("--max-tokens", type=int, default=32, help="LLM_MAX_NEW_TOKENS")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.llm_url or args.serve_tiny:
+        return llm_main(args)
     workdir = Path(tempfile.mkdtemp(prefix="pybo-load-"))
     url, models = prepare(workdir, args.users, args.chat, args.questions)
     process, base = start_server(workdir, url, models, args.workers, args.threads, args.generations)
