@@ -4,7 +4,8 @@
     python benchmarks/board.py -n 20000 --repeat 50
     DATABASE_URL=postgresql+psycopg://... python benchmarks/board.py --db-url "$DATABASE_URL"
 
-Seeds Korean questions (~3 answers and a few votes each) into a fresh database
+Seeds Korean questions (~3 answers and a few votes each, ~30% of the answered ones
+with an accepted answer, i.e. 해결됨) into a fresh database
 (benchmarks/out/board.db by default; reused when it already holds N questions), then
 prints p50/p95 of requests made through the real app (Flask test client, no network),
 beside a bare Flask route measured in the same run.
@@ -62,15 +63,16 @@ def seed(app, n, rng):
                     n_answers = rng.choice((1, 2, 3, 3, 4, 5)) if rng.random() > 0.1 else 0
                     voters = rng.sample(range(1, 1001), rng.choice((0, 0, 1, 2, 3, 5)))
                     created = start + timedelta(minutes=qid * 3)
+                    accepted = rng.randrange(n_answers) if n_answers and rng.random() < 0.3 else -1
                     questions.append({
                         "id": qid, "subject": sentence(rng, rng.randint(2, 5))[:200],
                         "content": " ".join(sentence(rng, rng.randint(4, 10)) for _ in range(3)),
                         "create_date": created, "user_id": rng.randint(1, 1000),
                         "view_count": rng.randint(0, 500), "answer_count": n_answers,
-                        "vote_count": len(voters),
+                        "vote_count": len(voters), "resolved": accepted >= 0,
                     })  # fmt: skip
                     qvotes += [{"user_id": u, "question_id": qid} for u in voters]
-                    for _ in range(n_answers):
+                    for number in range(n_answers):
                         answer_id += 1
                         votes = rng.sample(range(1, 1001), rng.choice((0, 0, 0, 1, 2)))
                         answers.append({
@@ -78,6 +80,7 @@ def seed(app, n, rng):
                             "content": sentence(rng, rng.randint(5, 12)),
                             "create_date": created + timedelta(minutes=1),
                             "user_id": rng.randint(1, 1000), "vote_count": len(votes),
+                            "accepted": number == accepted,
                         })  # fmt: skip
                         avotes += [{"user_id": u, "answer_id": answer_id} for u in votes]
                 conn.execute(insert(Question), questions)
@@ -155,6 +158,12 @@ def main():
         ("search, page 50", "/question/list/?kw=은행&page=50"),
         ("search 은행 + sort by votes", "/question/list/?kw=은행&so=recommend"),
         ("search 플라스크 + sort by answers", "/question/list/?kw=플라스크&so=popular"),
+        ("filter: 미해결 (status=open)", "/question/list/?status=open"),
+        ("filter: 해결됨 (status=resolved)", "/question/list/?status=resolved"),
+        (f"해결됨, page {deep // 4:,}", f"/question/list/?status=resolved&page={deep // 4}"),
+        ("해결됨 + sort by votes", "/question/list/?status=resolved&so=recommend"),
+        ("미해결 + sort by answers", "/question/list/?status=open&so=popular"),
+        ("해결됨 + search 은행", "/question/list/?status=resolved&kw=은행"),
         ("question detail", f"/question/detail/{min(12345, args.questions)}/"),
     ]  # fmt: skip
     runs = f"({args.repeat} runs, {os.cpu_count()} cores)"

@@ -125,7 +125,10 @@ def _touch_view(question_id, viewer, since):
             set_={"viewed_at": moment},
             where=QuestionView.viewed_at < since,
         )
-        return db.session.execute(statement).rowcount > 0
+        # RETURNING yields a row only when one was inserted or updated (rowcount is not
+        # reliable for INSERT … SELECT across drivers).
+        statement = statement.returning(QuestionView.question_id)
+        return db.session.execute(statement).first() is not None
     seen = db.session.get(QuestionView, (question_id, viewer))  # other databases
     if seen is not None and seen.viewed_at >= since:
         return False
