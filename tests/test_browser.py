@@ -36,6 +36,10 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # "정말로 삭제하시겠습니까?"
+    # Anything the Content-Security-Policy blocked (an inline script, handler or style)
+    # is logged by Chromium as "Refused to ...": the pages must need none.
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Refused to" in m.text else None)
     page.set_default_timeout(30_000)
     yield page
     report = getattr(request.node, "rep_call", None)
@@ -43,6 +47,8 @@ def page(browser, request):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    if report is not None and report.passed:
+        assert refused == [], refused
 
 
 def login(page, url, username, password="password123"):
