@@ -265,6 +265,44 @@ def test_eval_command_end_to_end(rag_app, tmp_path, kind):
     assert not list((tmp_path / "vector_store").glob("*eval*"))  # users' store untouched
 
 
+def test_eval_lexical_only_embeds_nothing_and_needs_no_model(rag_app, tmp_path):
+    from pybo.rag_chat import runtime
+
+    rag_app.config["EMBEDDING_MODEL"] = str(tmp_path / "absent")  # no embedder installed
+    runtime.init_app(rag_app)
+    dataset = tmp_path / "d.json"
+    dataset.write_text(json.dumps(korean_qa.squad_json(), ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    result = rag_app.test_cli_runner().invoke(
+        args=["rag", "eval", str(dataset), "--out", str(out), "--modes", "lexical"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "질문 임베딩" not in result.output
+    report = json.loads((out / "retrieval_eval.json").read_text())
+    assert report["embedding"] is None and report["tokenizer"] == "approx-2-chars"
+    assert report["chunking"] == {"max_tokens": 126, "max_seq_length": 128, "overlap": 24}
+    assert f"{report['chunks']}/{report['chunks']}" in result.output  # the bar reached the end
+    assert report["results"]["lexical"]["recall@1"] >= 0.9
+
+
+def test_eval_embedding_option_needs_only_that_model(rag_app, tmp_path, tiny_models):
+    from pybo.rag_chat import runtime
+
+    rag_app.config["EMBEDDING_MODEL"] = str(tmp_path / "absent")
+    runtime.init_app(rag_app)
+    dataset = tmp_path / "d.json"
+    dataset.write_text(json.dumps(korean_qa.squad_json(), ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    result = rag_app.test_cli_runner().invoke(
+        args=["rag", "eval", str(dataset), "--out", str(out), "--modes", "lexical,dense",
+              "--embedding", tiny_models["embedding"]]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "retrieval_eval.json").read_text())
+    assert report["embedding"] == report["tokenizer"] == tiny_models["embedding"]
+    assert set(report["results"]) == {"lexical", "dense"}
+
+
 def test_eval_command_rejects_bad_input(rag_app, tmp_path):
     bad = tmp_path / "data.txt"
     bad.write_text("nothing")

@@ -92,6 +92,10 @@ def test_models_download_offline_says_so(rag_app, monkeypatch, tmp_path):
     runtime.init_app(rag_app)
     result = rag_app.test_cli_runner().invoke(args=["models", "download"])
     assert result.exit_code != 0 and "연결할 수 없습니다" in result.output
+    out = result.output
+    assert "HF_TOKEN" in out and "약관에 동의" in out and "google/gemma-3n-E2B-it" in out
+    assert f"{tmp_path / 'absent'}/  ← google/gemma-3n-E2B-it" in out  # where to copy it
+    assert "ko-sroberta" not in out  # the embedder is there: nothing to say about it
 
 
 def test_models_download_soft_starts_anyway(rag_app, monkeypatch, tmp_path):

@@ -76,3 +76,20 @@ def split_pages(pages, tokenizer, max_seq_length, overlap=24, min_chars=MIN_CHUN
                 if keep(part, min_chars):
                     chunks.append(Chunk(part.strip(), page.number, len(chunks), page.anchor))
     return chunks
+
+
+class ApproxTokenizer:
+    """A stand-in for an embedder's tokenizer where none is at hand (lexical-only
+    measurements, USE): one "token" per `chars` characters, offsets included."""
+
+    def __init__(self, chars=2):
+        self.chars = chars
+        self.name = f"approx-{chars}-chars"
+
+    def encode(self, text, add_special_tokens=False, verbose=False):
+        return list(range(-(-len(text) // self.chars)))
+
+    def __call__(self, text, add_special_tokens=False, return_offsets_mapping=True,
+                 verbose=False):  # fmt: skip
+        spans = [(i, min(i + self.chars, len(text))) for i in range(0, len(text), self.chars)]
+        return {"offset_mapping": spans}

@@ -100,17 +100,27 @@ def average(rows):
     return {key: sum(row[key] for row in rows) / len(rows) for key in rows[0]} if rows else {}
 
 
-def index_corpus(dataset, retriever, tokenizer, max_seq_length, overlap=24, progress=None):
-    """Chunk every passage with the real splitter and write it to `retriever`."""
+def corpus_chunks(dataset, tokenizer, max_seq_length, overlap=24):
+    """Every passage cut with the real splitter (page number = passage position)."""
     from pybo.knowledge.chunking import split_pages
 
     pages = [Page(position, text) for position, text in enumerate(dataset.passages)]
-    chunks = split_pages(pages, tokenizer, max_seq_length, overlap)
-    for start in range(0, len(chunks), 256):
-        batch = chunks[start : start + 256]
-        retriever.add(Target(EVAL_SPACE, "0", dataset.name), batch)
+    return split_pages(pages, tokenizer, max_seq_length, overlap)
+
+
+def write_chunks(dataset, retriever, chunks, progress=None, batch=256):
+    """Write `chunks` to `retriever` in batches, calling `progress(n)` after each."""
+    for start in range(0, len(chunks), batch):
+        part = chunks[start : start + batch]
+        retriever.add(Target(EVAL_SPACE, "0", dataset.name), part)
         if progress:
-            progress(len(batch))
+            progress(len(part))
+
+
+def index_corpus(dataset, retriever, tokenizer, max_seq_length, overlap=24, progress=None):
+    """Chunk every passage with the real splitter and write it to `retriever`."""
+    chunks = corpus_chunks(dataset, tokenizer, max_seq_length, overlap)
+    write_chunks(dataset, retriever, chunks, progress)
     return len(chunks)
 
 

@@ -1,14 +1,18 @@
 """`flask models ...`: the model files under resources/models/."""
 
+import logging
 import os
+from pathlib import Path
 
 import click
 from flask import current_app
 
 from pybo.common.cli import KoreanGroup
+from pybo.incidents import report
 from pybo.knowledge.providers import model_problem
 from pybo.rag_chat import runtime
 
+log = logging.getLogger(__name__)
 models_cli = KoreanGroup("models", help="resources/models/ 의 모델 파일을 관리합니다.")
 
 
@@ -23,6 +27,41 @@ def hub_reachable(timeout=3.0):
         return True
     except OSError:
         return False
+
+
+LAYOUT = {
+    "embedding": "config.json, model.safetensors, tokenizer.json, modules.json, "
+    "sentence_bert_config.json, 1_Pooling/config.json",
+    "llm": "config.json, model-*.safetensors, model.safetensors.index.json, tokenizer.json, "
+    "tokenizer_config.json",
+}
+
+
+def _shown(path):
+    """A model folder as the admin would type it: relative to the current folder if inside."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path) + "/"
+
+
+def offline_steps(missing):
+    """What to do without the hub, in Korean: a token and the Gemma licence, or copying."""
+    lines = ["다음 중 하나를 하세요:"]
+    gated = [repo for kind, repo, _ in missing if kind == "llm"]
+    step = "1. 인터넷이 되는 곳에서"
+    if gated:
+        step += (
+            f": https://huggingface.co/{gated[0]} 에서 Gemma 이용 약관에 동의하고, "
+            "https://huggingface.co/settings/tokens 에서 읽기 토큰을 만들어 "
+            "`export HF_TOKEN=hf_...` 를 설정한 뒤"
+        )
+    lines.append(f"{step} `flask models download` 를 다시 실행합니다.")
+    lines.append("2. 다른 컴퓨터에서 받은 모델 폴더를 그대로 복사합니다:")
+    for kind, repo, target in missing:
+        lines.append(f"   {_shown(target)}  ← {repo} ({LAYOUT[kind]})")
+    lines.append("   복사한 뒤 `flask rag status` 로 확인하세요.")
+    return "\n".join(lines)
 
 
 @models_cli.command("download", help="ko-sroberta와 Gemma-3n을 resources/models/ 로 받습니다.")
@@ -48,8 +87,11 @@ def download(only, force, soft):
         message = "Hugging Face hub에 연결할 수 없습니다 (네트워크 또는 HF_HUB_OFFLINE)."
         if soft:
             click.echo(f"{message} 모델 없이 시작합니다: 채팅은 모델을 받은 뒤 동작합니다.")
+            click.echo("모델을 준비하는 방법: `flask models download` (인터넷 연결 필요).")
             return
-        raise click.ClickException(message)
+        missing = [(kind, repo, target) for kind, repo, target in wanted
+                   if (only or kind) == kind and (force or problems[kind])]  # fmt: skip
+        raise click.ClickException(f"{message}\n{offline_steps(missing)}")
     for kind, repo_id, target in wanted:
         if only and kind != only:
             continue
@@ -60,9 +102,9 @@ def download(only, force, soft):
         try:
             snapshot_download(repo_id, local_dir=target, token=os.environ.get("HF_TOKEN"))
         except Exception as exc:  # noqa: BLE001 - gated repo, network, disk
+            reason = report(f"{repo_id} 을(를) 받지 못했습니다", exc, log)
             raise click.ClickException(
-                f"{repo_id} 다운로드 실패: {exc}. Gemma는 동의가 필요한 모델입니다: "
-                "huggingface.co에서 약관에 동의하고 HF_TOKEN 을 설정하세요."
+                f"{reason}\n{offline_steps([(kind, repo_id, target)])}"
             ) from exc
         runtime.providers().forget(kind)
         if kind == "embedding":
