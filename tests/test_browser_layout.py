@@ -261,9 +261,7 @@ def test_code_blocks_have_a_copy_button(browser, live_server):  # noqa: F811
     block = page.locator(".card-text.markdown .code-block").first
     assert block.locator("pre span.k").count() > 0  # highlighted on the server
     block.locator(".code-copy").click()
-    page.wait_for_function(
-        "document.querySelector('.code-copy').textContent === '복사됨'"
-    )
+    page.wait_for_function("document.querySelector('.code-copy').textContent === '복사됨'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("def 설치(패키지들):") and "check=True)" in copied
     context.close()

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 from sqlalchemy import select
 
@@ -10,13 +11,14 @@ from pybo.extensions import db
 from pybo.incidents import report
 from pybo.knowledge.providers import ModelUnavailable
 from pybo.models import now
-from pybo.rag_chat import access, chain, citations, runtime, watchdog
+from pybo.rag_chat import access, chain, citations, liveness, runtime, watchdog
 from pybo.rag_chat.models import Conversation, Document, Message
 from pybo.rag_chat.running import running
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 2000
 MAX_TITLE = 100
+FLUSH_SECONDS = 1.0  # how often a growing answer is saved
 IDLE_MESSAGE = "답변이 너무 오래 멈춰 있어 중단했습니다. 잠시 후 다시 질문해 주세요"
 
 
@@ -186,19 +188,35 @@ def edit(conversation, question):
     return _job(conversation, message)
 
 
-def _save_answer(job, state):
-    message = Message(
-        conversation_id=job["conversation_id"],
-        role="assistant",
-        content="".join(state["text"]),
-        sources=state["sources"],
-        status=state["status"],
-        condensed_question=state["condensed"],
-    )
-    db.session.add(message)
+def _save_answer(job, state, status=None):
+    """Write the answer row: created at the first token as `streaming` (owned by this
+    process) and rewritten as it grows, so a server killed mid-answer leaves its text
+    behind (`liveness`); written a last time with the final status (`status` None)."""
+    message = db.session.get(Message, state["message_id"]) if state.get("message_id") else None
+    if message is None:
+        message = Message(
+            conversation_id=job["conversation_id"],
+            role="assistant",
+            owner=liveness.process_owner(),
+        )
+        db.session.add(message)
+    message.content = "".join(state["text"])
+    message.sources = state["sources"]
+    message.status = status or state["status"]
+    message.condensed_question = state["condensed"]
     db.session.commit()
-    state["saved"] = True
+    state["message_id"] = message.id
+    state["saved"] = status is None
     return message.id
+
+
+def _save_partial(job, state, context):
+    """At most once per FLUSH_SECONDS, save the text so far as a `streaming` answer."""
+    if time.monotonic() < state.get("flush_at", 0.0):
+        return
+    with context:
+        _save_answer(job, state, liveness.STREAMING)
+    state["flush_at"] = time.monotonic() + FLUSH_SECONDS
 
 
 def _wait_turn(gate, cancel):
@@ -231,6 +249,7 @@ def _answer(job, llm, store, config, cancel, state, context):
         for event, data in events:
             if event == "token":
                 state["text"].append(data["text"])
+                _save_partial(job, state, state["app"].app_context())
             elif event == "sources":
                 state["sources"] = data["sources"] = citations.with_links(data["sources"])
             elif event == "condensed":
@@ -246,6 +265,7 @@ def stream(app, job):
     `running.cancel(conversation_id)` (the stop button) ends it within a model step
     with a `done` event whose status is `stopped`."""
     state = {"text": [], "sources": [], "condensed": None, "status": "error", "saved": False}
+    state["app"] = app
     cancel = running.begin(job["conversation_id"])
     gate, entered, ended = None, False, False
     try:

@@ -203,8 +203,11 @@ class Message(db.Model):
     content: Mapped[str] = mapped_column(Text)
     condensed_question: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="complete")  # complete|stopped|error
+    # complete | stopped | error | streaming (being written by `owner`) | interrupted
+    status: Mapped[str] = mapped_column(String(16), default="complete")
     feedback: Mapped[int | None] = mapped_column(Integer)  # 1 up, -1 down
+    owner: Mapped[str | None] = mapped_column(String(128))  # host:pid:start of the writer
     create_date: Mapped[datetime] = mapped_column(DateTime, default=now)
+    update_date: Mapped[datetime | None] = mapped_column(DateTime, default=now, onupdate=now)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

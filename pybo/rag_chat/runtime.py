@@ -4,11 +4,14 @@ They live in `app.extensions["rag_chat"]`, so every request, job and CLI command
 in a process shares one embedder, one LLM and one Chroma client.
 """
 
+import logging
 import threading
 
 from flask import current_app
 
 from pybo.knowledge.providers import ModelSettings, OnceCache, Providers
+
+log = logging.getLogger(__name__)
 
 SERVED_SLOTS = 4  # concurrent generations per process against a served LLM (default)
 
@@ -31,7 +34,18 @@ class GenerationGate:
 
 
 def init_app(app):
+    """Fresh per-app state (tests call it again to reset), hooks registered once."""
+    first = "rag_chat" not in app.extensions
     app.extensions["rag_chat"] = OnceCache()
+    if first:
+
+        @app.before_request
+        def _recover_interrupted_answers():
+            """Once per server process, at its first request: answers whose writer
+            process died (a killed server) become `interrupted` (not at create_app: CLI
+            commands such as `flask db upgrade` build the app before the tables exist)."""
+            _once("interrupted_checked", _mark_interrupted, app)
+
     if app.testing or app.config["CELERY_BROKER_URL"]:
         return  # Celery workers recover on start (pybo/worker.py)
 
@@ -42,6 +56,18 @@ def init_app(app):
         CLI commands such as `flask db upgrade` build the app too, then exit.)"""
         if "runner" not in app.extensions["rag_chat"]:
             runner(app)
+
+
+def _mark_interrupted():
+    from pybo.extensions import db
+    from pybo.rag_chat import liveness
+
+    try:
+        return liveness.mark_interrupted()
+    except Exception:  # a failed check must not fail the request; the next start retries
+        log.exception("could not check for interrupted answers")
+        db.session.rollback()
+        return 0
 
 
 def _state(app=None):
