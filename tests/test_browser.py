@@ -31,15 +31,20 @@ def browser():
         chromium.close()
 
 
+def _csp_refusal(text):
+    return "Content Security Policy" in text or text.startswith("Refused to")
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ko-KR")
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # "정말로 삭제하시겠습니까?"
-    # Anything the Content-Security-Policy blocked (an inline script, handler or style)
-    # is logged by Chromium as "Refused to ...": the pages must need none.
+    # Anything the Content-Security-Policy blocked (an inline script, handler or style) is
+    # logged by Chromium ("... violates the following Content Security Policy directive"
+    # in this version, "Refused to ..." in older ones): the pages must need none.
     refused = []
-    page.on("console", lambda m: refused.append(m.text) if "Refused to" in m.text else None)
+    page.on("console", lambda m: refused.append(m.text) if _csp_refusal(m.text) else None)
     page.set_default_timeout(30_000)
     yield page
     report = getattr(request.node, "rep_call", None)
