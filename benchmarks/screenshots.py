@@ -178,8 +178,7 @@ def main(argv=None):
         with serve(app, tmp, JOB_LEASE_SECONDS=3600, LLM_MAX_NEW_TOKENS=40) as server, \
                 sync_playwright() as playwright:  # fmt: skip
             url = server.url
-            browser = playwright.chromium.launch(executable_path=args.chromium,
-                                                 args=[*ARGS, "--lang=ko-KR"])  # fmt: skip
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
 
             page = new_page(browser, DESKTOP)
             page.goto(url + "/question/list/")

@@ -233,7 +233,7 @@ def test_colour_mode_follows_the_system_and_the_toggle_is_remembered(browser, li
     assert body_background(page) != light_background
     assert page.locator("#theme-toggle").inner_text().strip() == "밝은 화면"
     prefer("light")  # the system changes while the page is open
-    page.wait_for_function("document.documentElement.getAttribute('data-bs-theme') === 'light'")
+    page.locator("html[data-bs-theme=light]").wait_for(state="attached")
 
     page.click("#theme-toggle")  # the reader picks dark: remembered over the system
     assert theme_of(page) == "dark"
@@ -261,7 +261,7 @@ def test_code_blocks_have_a_copy_button(browser, live_server):  # noqa: F811
     block = page.locator(".card-text.markdown .code-block").first
     assert block.locator("pre span.k").count() > 0  # highlighted on the server
     block.locator(".code-copy").click()
-    page.wait_for_function("document.querySelector('.code-copy').textContent === '복사됨'")
+    block.locator(".code-copy", has_text="복사됨").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("def 설치(패키지들):") and "check=True)" in copied
     context.close()
