@@ -16,6 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from pybo.extensions import db
 from pybo.knowledge import llm_server, providers
+from pybo.knowledge import served as served_module
 from pybo.knowledge.served import ServedChatModel, ServedSettings, estimate_tokens, make_chat_model
 from pybo.rag_chat import chain, runtime
 from pybo.rag_chat.generation import to_chat
@@ -200,7 +201,7 @@ def test_dead_server_gives_a_korean_error_and_status(tmp_path, tiny_models, load
     assert data["message"].startswith("언어 모델을 사용할 수 없습니다: 언어 모델 서버에 연결")
     assert "Connection" not in data["message"] and "127.0.0.1" not in data["message"]
     result = app.test_cli_runner().invoke(args=["rag", "status"])
-    assert "MISSING: 언어 모델 서버에 연결할 수 없습니다" in result.output
+    assert "언어 모델: 없음 (언어 모델 서버에 연결할 수 없습니다" in result.output
     assert loads == []
     with app.app_context():
         db.session.remove()
@@ -260,3 +261,50 @@ def test_context_budget_is_kept_in_server_tokens(served):
     bare = usage(llm, [HumanMessage("")])[1]["input_tokens"]
     sent = usage(llm, [HumanMessage(context)])[1]["input_tokens"] - bare
     assert sent <= 120 + 4  # the joins between passages are not counted per passage
+
+
+def test_a_server_that_never_answers_times_out_in_korean(tmp_path, tiny_models, loads):
+    """A listener that accepts and stays silent (a hung server): LLM_REQUEST_TIMEOUT."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+        app = served_app(tmp_path, tiny_models, url, LLM_REQUEST_TIMEOUT=1)
+        client = app.test_client()
+        login(client)
+        conversation = int(client.post("/chat/new").headers["Location"].split("c=")[1])
+        event, data = ask(client, conversation, "금리는?")[-1]
+    assert event == "error"
+    assert data["message"] == "언어 모델을 사용할 수 없습니다: " + served_module.SERVER_SLOW
+    assert loads == []
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_server_killed_mid_answer_gives_a_korean_error(served):
+    """A real server killed while it streams: the chain gets ModelUnavailable."""
+    import tempfile
+
+    from pybo.knowledge.providers import ModelUnavailable
+
+    port = free_port()
+    log_path = tempfile.mktemp(prefix="pybo-served-", suffix=".log")
+    process = llm_server.start(served["folder"], port, log_path, env={"OMP_NUM_THREADS": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        assert llm_server.wait_until_healthy(url, process, timeout=300)
+        llm = make_chat_model(ServedSettings(url, served["folder"]), None, max_new_tokens=3000)
+        stream = llm.stream([HumanMessage("은행")])
+        next(stream)  # the server is generating
+        os.killpg(process.pid, signal.SIGKILL)
+        with pytest.raises(ModelUnavailable) as caught:
+            for _ in stream:
+                pass
+        assert caught.value.reason == served_module.SERVER_DOWN
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)

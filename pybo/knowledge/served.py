@@ -69,13 +69,15 @@ def v1_url(base_url):
 
 
 def _translate(exc, settings):
-    """A client-side exception -> ModelUnavailable with a Korean reason (logged in full)."""
-    import httpx
+    """A client-side exception -> ModelUnavailable with a Korean reason (logged in full).
+    The openai SDK (>= 3) runs on `httpx2`; a read that fails mid-stream raises its
+    errors unwrapped."""
+    import httpx2
     import openai
 
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         reason = SERVER_SLOW
-    elif isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    elif isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         reason = SERVER_DOWN
     else:
         reason = report(SERVER_FAILED, exc, log, at=settings.base_url)
@@ -85,10 +87,10 @@ def _translate(exc, settings):
 
 
 def _client_errors():
-    import httpx
+    import httpx2
     import openai
 
-    return (openai.OpenAIError, httpx.HTTPError)
+    return (openai.OpenAIError, httpx2.HTTPError)
 
 
 class ServedChatModel(BaseChatModel):
@@ -143,14 +145,14 @@ class ServedChatModel(BaseChatModel):
 def make_chat_model(settings, tokenizer=None, *, max_new_tokens=512, do_sample=False,
                     temperature=0.7, top_p=0.95):  # fmt: skip
     """A `ServedChatModel`; greedy unless `do_sample` (temperature 0 on the wire)."""
-    import httpx
+    import httpx2  # the openai SDK's HTTP library (openai >= 3)
     from langchain_openai import ChatOpenAI
 
     client = ChatOpenAI(
         model=settings.model,
         base_url=v1_url(settings.base_url),
         api_key=settings.api_key or "not-needed",  # local servers ignore it; the SDK wants one
-        timeout=httpx.Timeout(settings.timeout, connect=5.0),
+        timeout=httpx2.Timeout(settings.timeout, connect=5.0),
         max_retries=settings.max_retries,
         temperature=temperature if do_sample else 0.0,
         top_p=top_p if do_sample else None,
