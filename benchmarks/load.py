@@ -208,13 +208,15 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def serve_tiny(workdir, models):
-    """A `transformers serve` on the tiny Gemma-3n (text-only folder); (process, url, name)."""
+def serve_tiny(workdir, models, threads=0):
+    """A `transformers serve` on the tiny Gemma-3n (text-only folder); (process, url, name).
+    `threads`: its OMP_NUM_THREADS (0: torch's default, one per core)."""
     from pybo.knowledge import llm_server
 
     folder = llm_server.text_only_folder(models["LLM_MODEL"])
     port = free_port()
-    process = llm_server.start(folder, port, workdir / "llm-server.log")
+    env = {"OMP_NUM_THREADS": str(threads)} if threads else None
+    process = llm_server.start(folder, port, workdir / "llm-server.log", env=env)
     url = f"http://127.0.0.1:{port}/v1"
     if not llm_server.wait_until_healthy(url, process, timeout=600):
         raise RuntimeError((workdir / "llm-server.log").read_text())
@@ -263,7 +265,7 @@ def llm_main(args):
     url, models = prepare(workdir, 0, max(counts), 10)
     llm_process, llm_url, served = None, args.llm_url, args.llm_model
     if args.serve_tiny:
-        llm_process, llm_url, served = serve_tiny(workdir, models)
+        llm_process, llm_url, served = serve_tiny(workdir, models, args.server_threads)
     extra = {"LLM_BASE_URL": llm_url, "LLM_MAX_NEW_TOKENS": str(args.max_tokens)}
     if served:
         extra["LLM_SERVED_MODEL"] = served
@@ -272,7 +274,8 @@ def llm_main(args):
     try:
         print(f"chat streams through gunicorn ({args.workers} workers x {args.threads} threads, "
               f"LLM_MAX_CONCURRENT {args.generations or 'default'}) -> {llm_url} "
-              f"({'tiny Gemma-3n, transformers serve' if args.serve_tiny else served}); "
+              f"({'tiny Gemma-3n, transformers serve' if args.serve_tiny else served}"
+              f"{f', OMP_NUM_THREADS {args.server_threads}' if args.server_threads else ''}); "
               f"max {args.max_tokens} tokens, {args.rounds} question(s) per stream, "
               f"{os.cpu_count()} cores")  # fmt: skip
         print(f"{'streams':>7s} {'ok':>9s} {'1st p50 s':>9s} {'1st p95 s':>9s} "
@@ -314,6 +317,9 @@ def main():
     parser.add_argument("--llm-model", default="", help="its model name (LLM_SERVED_MODEL)")
     parser.add_argument(
         "--serve-tiny", action="store_true", help="start transformers serve on the tiny Gemma-3n"
+    )
+    parser.add_argument(
+        "--server-threads", type=int, default=0, help="--serve-tiny: its OMP_NUM_THREADS"
     )
     parser.add_argument("--streams", default="4,16", help="concurrent chat streams to measure")
     parser.add_argument("--rounds", type=int, default=1, help="questions per stream")
