@@ -121,12 +121,15 @@ def test_rag_flow(page, live_server, tmp_path):
     pdf.write_bytes(pdf_bytes(KOREAN_PAGES))
     login(page, url, "alice")
     page.click("nav >> text=내 문서")
+    page.wait_for_load_state()  # documents.js runs: the upload goes by XHR with a bar
     page.set_input_files("#file", str(pdf))
-    page.click("main form button:has-text('올리기')")
+    with page.expect_navigation():  # sent: the page reloads to show the indexing
+        page.click("main form button:has-text('올리기')")
     row = page.locator("#documents tbody tr").first
-    row.locator(".badge", has_text="완료").wait_for()  # polled without a reload
+    row.locator(".badge", has_text="완료").wait_for(timeout=120_000)  # polled, no reload
     assert "3쪽" in row.locator(".doc-detail").inner_text()
     page.click("nav >> text=문서 챗봇")
+    page.wait_for_load_state()  # chat.js sends on Enter
     page.fill("#question", "정기예금 금리는 얼마인가요?")
     page.keyboard.press("Enter")
     assistant = page.locator(".message-assistant").last
