@@ -52,9 +52,9 @@ def test_broken_model_folder_is_reported_not_raised(tmp_path):
     (broken / "config.json").write_text("{not json")
     (broken / "model.safetensors").write_bytes(b"garbage")
     built = Providers(providers.ModelSettings(embedding="x", llm=str(broken)))
-    with pytest.raises(ModelUnavailable, match="불러오지 못했습니다") as caught:
-        built.llm()
-    assert str(broken) not in caught.value.reason and "참조 번호" in caught.value.reason
+    with pytest.raises(ModelUnavailable, match="손상되었습니다") as caught:
+        built.llm()  # found by the header check, before any load is tried
+    assert str(broken) not in caught.value.reason and "flask models download" in caught.value.reason
 
 
 def test_cli_ingest_ask_status(rag_app, tmp_path):

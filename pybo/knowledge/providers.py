@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pybo.incidents import report
+from pybo.knowledge.model_files import FailureMemory, folder_problem
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +63,14 @@ class ModelSettings:
     llm_base_url: str = ""  # a served LLM (pybo/knowledge/served.py): nothing loads locally
     llm_tokenizer: str = ""  # the served model's tokenizer (else the LLM_MODEL folder's)
     embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8 (onnx_module.py)
+    failure_file: str = ""  # load failures remembered across processes (model_files.py)
 
 
 def model_problem(location):
     """None when `location` looks loadable, else a short reason (no heavy imports)."""
     path = Path(location)
     if path.is_dir():
-        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
-            return "config.json 이 없습니다 (다운로드가 끝나지 않았을 수 있습니다)"
-        if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
-            return "가중치 파일(*.safetensors)이 없습니다"
-        return None
+        return folder_problem(path)
     if location.startswith(("/", ".")) or path.suffix:
         return "폴더가 없습니다"
     from huggingface_hub import try_to_load_from_cache
@@ -268,11 +266,29 @@ class Providers:
         """{"embedding": reason-or-None, "llm": reason-or-None} without loading anything;
         for a served LLM, whether its server answers (cached a few seconds)."""
         return {
-            "embedding": model_problem(self.settings.embedding) or self._export_problem(),
+            "embedding": self.embedding_problem(),
             "llm": self._served_health().problem()
             if self.settings.llm_base_url
-            else model_problem(self.settings.llm),
+            else self._local_problem(self.settings.llm),
         }
+
+    def embedding_problem(self):
+        """Why the embedder can't be used now (None when it can), without loading it."""
+        location = self.settings.embedding
+        return self._local_problem(location) or self._export_problem()
+
+    def _local_problem(self, location):
+        return model_problem(location) or self.failures.recall(location)
+
+    @property
+    def failures(self):
+        return self._get("failures", lambda: FailureMemory(self.settings.failure_file))
+
+    def retry(self):
+        """Forget remembered load failures (`flask models retry`); returns how many."""
+        for key in ("embeddings", "llm", "reranker"):
+            self.forget(key)
+        return self.failures.clear()
 
     def _export_problem(self):
         """A reason when EMBEDDING_BACKEND forces ONNX and the export is missing."""
@@ -290,14 +306,15 @@ class Providers:
         return self._get("served_health", lambda: HealthCheck(self.settings.llm_base_url))
 
     def _load(self, kind, location, loader):
-        problem = model_problem(location)
+        problem = self._local_problem(location)
         if problem:
             raise ModelUnavailable(kind, location, problem)
         try:
             return loader(location, self.device)
         except Exception as exc:  # a broken download must not take the site down
             reason = report("모델 파일을 불러오지 못했습니다", exc, log, kind=kind, at=location)
-            raise ModelUnavailable(kind, location, reason) from exc
+            self.failures.remember(location, reason)  # not retried until the files change
+            raise ModelUnavailable(kind, location, reason, hint="flask models retry") from exc
 
     def embedding_backend(self):
         """The backend the embedder loads with: EMBEDDING_BACKEND, `auto` resolved."""

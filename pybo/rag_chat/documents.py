@@ -84,6 +84,9 @@ def upload(user, file_storage, shared=False, queue=True):
     shared library. `queue=False`: the caller indexes it itself (`flask rag ingest`)."""
     if file_storage is None or not file_storage.filename:
         raise UploadError("파일을 선택해 주세요.")
+    problem = runtime.providers().embedding_problem()
+    if problem:  # refused at once: nothing is stored that could only fail later
+        raise UploadError(f"임베딩 모델이 준비되지 않아 지금은 문서를 올릴 수 없습니다: {problem}")
     max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     sha256, size = _store_blob(file_storage.stream, max_bytes)
     existing = db.session.scalar(

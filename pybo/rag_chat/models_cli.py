@@ -160,3 +160,16 @@ def write_onnx_export(location, force=False):
 def optimize(force):
     """Write the embedder's ONNX export (fp32 + int8) next to the downloaded model."""
     write_onnx_export(current_app.config["EMBEDDING_MODEL"], force=force)
+
+
+@models_cli.command(
+    "retry", help="기억해 둔 모델 불러오기 실패를 지웁니다: 다음 요청이 모델을 다시 불러옵니다."
+)
+def retry():
+    """A model that failed to load is not tried again until its files change; after
+    fixing something else (memory, a library), this lets every process try again."""
+    cleared = runtime.providers().retry()
+    problems = {kind: problem for kind, problem in runtime.providers().status().items() if problem}
+    click.echo(f"기억해 둔 실패 {cleared}건을 지웠습니다. 다음 요청에서 모델을 다시 불러옵니다.")
+    for kind, problem in problems.items():
+        click.echo(f"{'임베딩' if kind == 'embedding' else '언어'} 모델: {problem}")

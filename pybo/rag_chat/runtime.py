@@ -5,6 +5,7 @@ in a process shares one embedder, one LLM and one Chroma client.
 """
 
 import logging
+import os
 import threading
 
 from flask import current_app
@@ -96,6 +97,7 @@ def providers(app=None):
                 llm_base_url=config["LLM_BASE_URL"],
                 llm_tokenizer=config["LLM_TOKENIZER"],
                 embedding_backend=config["EMBEDDING_BACKEND"],
+                failure_file=os.path.join(config["MODEL_DIR"], ".load_failures.json"),
             )
         )
 
