@@ -226,10 +226,13 @@ class HybridRetriever:
         return self.vectors.embeddings
 
     # ---- writing (the ingestion sink) ----
-    def add(self, target, chunks, vectors=None):
+    def add(self, target, chunks, vectors=None, token_lists=None):
         """Rows first: with a database that enforces the document foreign key, a deleted
-        document fails here, before any vector of the batch is written."""
-        token_lists = lexical.analyze_many([chunk.text for chunk in chunks])
+        document fails here, before any vector of the batch is written. `token_lists`:
+        the chunks' morphemes when the caller analyzed them already (a batch's reader
+        thread does, while this thread embeds)."""
+        if token_lists is None:
+            token_lists = lexical.analyze_many([chunk.text for chunk in chunks])
         self.chunks.add(target, chunks, token_lists)
         metadata = {"document_id": target.document_id, "question_id": target.question_id}
         self.vectors.add(target.space, target.source, chunks, vectors, metadata)

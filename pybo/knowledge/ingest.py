@@ -33,12 +33,14 @@ class ParsedPdf:
     garbage_pages: list = field(default_factory=list)
     ocr_pages: list = field(default_factory=list)
     extract_seconds: float = 0.0
+    token_lists: list | None = None  # the chunks' morphemes for BM25, when analyzed
 
 
 def parse_pdf(path, *, tokenizer, max_seq_length, max_pages=500, overlap=24, ocr=None,
-              progress=None):  # fmt: skip
+              progress=None, analyze=False):  # fmt: skip
     """Check, extract (OCR where needed) and chunk one PDF. Touches no store, so a
-    batch can parse the next file in a thread while the current one embeds."""
+    batch can parse the next file in a thread while the current one embeds; `analyze`
+    also takes the chunks' morphemes (Kiwi) there, off the embedding thread."""
     progress = progress or (lambda **_: None)
     started = time.perf_counter()
     reader = open_pdf(path, max_pages)
@@ -53,12 +55,18 @@ def parse_pdf(path, *, tokenizer, max_seq_length, max_pages=500, overlap=24, ocr
     chunks = split_pages(pages, tokenizer, max_seq_length, overlap)
     if not chunks:
         raise IngestError("색인할 수 있는 문장이 없습니다 (내용이 너무 짧거나 깨져 있습니다).")
+    token_lists = None
+    if analyze:
+        from pybo.knowledge.lexical import analyze_many
+
+        token_lists = analyze_many([chunk.text for chunk in chunks])
     return ParsedPdf(
         pages=total_pages,
         chunks=chunks,
         garbage_pages=garbage,
         ocr_pages=[page.number for page in pages if page.ocr],
         extract_seconds=time.perf_counter() - started,
+        token_lists=token_lists,
     )
 
 
@@ -71,7 +79,10 @@ def store_parsed(parsed, *, target, store, batch_size=64, progress=None):
     store.delete(target.space, target.source)  # re-index: nothing stale, nothing twice
     for start in range(0, len(chunks), batch_size):
         batch = chunks[start : start + batch_size]
-        store.add(target, batch)
+        if parsed.token_lists is None:
+            store.add(target, batch)
+        else:
+            store.add(target, batch, token_lists=parsed.token_lists[start : start + batch_size])
         progress(chunks_done=start + len(batch))
     result = IngestResult(
         pages=parsed.pages,

@@ -181,7 +181,7 @@ def run_batch(todo, summary, config, show):
     def parse(blob):
         return parse_pdf(
             blob, tokenizer=tokenizer, max_seq_length=max_seq, max_pages=config["MAX_PDF_PAGES"],
-            overlap=config["RAG_CHUNK_OVERLAP_TOKENS"], ocr=ocr,
+            overlap=config["RAG_CHUNK_OVERLAP_TOKENS"], ocr=ocr, analyze=True,
         )  # fmt: skip
 
     parsed_queue, stop = queue.Queue(maxsize=QUEUE_SIZE), threading.Event()
