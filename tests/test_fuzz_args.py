@@ -53,7 +53,7 @@ def _get_urls(app, ids):
                 continue
             choices = [{}]
             for arg in sorted(rule.arguments):
-                options = values_for.get(arg) or [ids.get(arg, 1), MAX_ID]
+                options = values_for.get(arg) or [ids.get(arg, 1), MAX_ID, MAX_ID + 1]
                 choices = [dict(c, **{arg: o}) for c in choices for o in options]
             for values in choices:
                 urls.append(url_for(rule.endpoint, **values))
@@ -134,6 +134,7 @@ def test_link_args_and_id_arg(app):
         (f"c={HUGE}", None),
         ("", None),
         (f"c={MAX_ID}", MAX_ID),
+        (f"c={MAX_ID + 1}", None),
     ]:
         with app.test_request_context(f"/chat/?{query}"):
             assert id_arg("c") == expected, query
@@ -144,3 +145,10 @@ def test_huge_ids_in_the_query_are_ignored(client, auth, users):
     assert client.get(f"/chat/?c={HUGE}").status_code == 200
     response = client.get(f"/question/similar/?subject=은행&exclude={HUGE}")
     assert response.status_code == 200 and response.is_json
+
+
+def test_huge_ids_in_forms_are_dropped(client, auth, users):
+    auth.login()
+    data = {"document_ids": [HUGE, str(MAX_ID + 1), "abc", "-3"], "kinds": ["private"]}
+    response = client.post("/chat/new", data=data)
+    assert response.status_code == 302 and "c=" in response.headers["Location"]

@@ -10,7 +10,7 @@ from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
 MAX_PAGE = 1_000_000
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # id columns are INTEGER: 32-bit signed on PostgreSQL
 LINK_KEYS = ("kw", "so", "page", "qpage", "apage", "cpage", "status", "scope")
 MAX_LINK_VALUE = 200  # search words are cut to 100 characters anyway
 
@@ -29,6 +29,11 @@ def id_arg(name):
     return value
 
 
+def form_ids(name):
+    """Integer ids from a repeated form field (`document_ids`); bad or out-of-range ones dropped."""
+    return [i for i in request.form.getlist(name, type=int) if 1 <= i <= MAX_ID]
+
+
 def link_args(**overrides):
     """Arguments for a link to the current page: the route's own values, the allowed
     query keys (first value of each, length-capped), then `overrides`."""
@@ -42,7 +47,8 @@ def link_args(**overrides):
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:...>` limited to 64-bit ids, so an absurd id is a 404, not a database error."""
+    """`<int:...>` limited to the id columns' range, so an absurd id is a 404, not a database
+    error."""
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

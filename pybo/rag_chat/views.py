@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from pybo.common.args import id_arg
+from pybo.common.args import form_ids, id_arg
 from pybo.extensions import db
 from pybo.rag_chat import access, conversations, documents, runtime
 from pybo.rag_chat.models import Conversation, Document, Message
@@ -82,7 +82,7 @@ def chat():
 def _scope_form():
     """(document ids, kinds) from the scope picker; unknown kinds are ignored."""
     kinds = [k for k in request.form.getlist("kinds") if k in conversations.SCOPE_KINDS]
-    return request.form.getlist("document_ids", type=int), kinds
+    return form_ids("document_ids"), kinds
 
 
 @bp.route("/new", methods=("POST",))
