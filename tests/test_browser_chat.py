@@ -176,3 +176,28 @@ def test_form_works_without_the_script(browser, live_server):  # noqa: F811
         assert page.locator("#conversation-list a", has_text=QUESTION).count() == 1
     finally:
         context.close()
+
+
+@pytest.fixture
+def long_answers(monkeypatch):
+    """The live server (started after this fixture) lets answers run long enough to stop."""
+    monkeypatch.setenv("LIVE_MAX_NEW_TOKENS", "3000")
+
+
+def test_stop_keeps_the_partial_answer(long_answers, page, live_server):  # noqa: F811
+    _upload_ready(live_server)
+    login(page, live_server.url, "alice")
+    page.goto(live_server.url + "/chat/")
+    page.fill("#question", QUESTION)
+    page.press("#question", "Enter")
+    answer = page.locator(".message-assistant").last
+    answer.locator(".content").filter(has_text=re.compile(".")).wait_for()  # tokens arrive
+    page.click("#stop-button")
+    answer.locator(".who", has_text="(중단됨)").wait_for()
+    assert page.locator("#stop-button").is_hidden()
+    partial = answer.locator(".content").inner_text().strip()
+    assert partial
+    page.reload()
+    again = page.locator(".message-assistant").last
+    assert "(중단됨)" in again.locator(".who").inner_text()
+    assert again.locator(".content").inner_text().strip() == partial
