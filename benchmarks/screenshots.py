@@ -222,6 +222,15 @@ def main(argv=None):
             page.goto(chat_url)
             page.locator(".message-assistant .sources a").first.wait_for()
             shoot(page, out, "chat-phone")
+            page.goto(url + "/chat/documents/")
+            shoot(page, out, "documents-phone", full_page=True)
+            page.context.close()
+
+            page = new_page(browser, DESKTOP, scheme="dark")
+            login(page, url, "alice")
+            page.goto(chat_url)
+            page.locator(".message-assistant .sources a").first.wait_for()
+            shoot(page, out, "chat-dark")
             page.context.close()
 
             page = new_page(browser, DESKTOP, scheme="dark")

@@ -86,6 +86,49 @@ MEASURE = """() => {
 }"""
 
 
+# Text whose colour is too close to the background it sits on (WCAG contrast < 3:1), e.g.
+# a light text colour from the dark theme on a background hard-coded light.
+LOW_CONTRAST = """() => {
+  const parse = (value) => {
+    const m = value.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const [r, g, b, a = 1] = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return { r, g, b, a };
+  };
+  const luminance = ({ r, g, b }) => {
+    const c = [r, g, b].map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const colour = parse(getComputedStyle(el).backgroundColor);
+      if (colour && colour.a > 0.5) return colour;
+    }
+    return parse(getComputedStyle(document.body).backgroundColor);
+  };
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || el.closest("[disabled], .disabled, .visually-hidden")) {
+      continue;
+    }
+    const fg = parse(style.color);
+    const bg = background(el);
+    if (!fg || !bg) continue;
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < 3) found.push(`${node.textContent.trim().slice(0, 20)} (${ratio.toFixed(2)})`);
+  }
+  return [...new Set(found)].slice(0, 10);
+}"""
+
+
 def seed(app):
     """A question with a long post, answers, a comment, a conversation with a cited
     answer and documents in every state: what the pages look like in use."""
@@ -250,6 +293,26 @@ def test_colour_mode_follows_the_system_and_the_toggle_is_remembered(browser, li
     page.reload()
     assert theme_of(page) == "light"  # the stored choice still wins
     context.close()
+
+
+def test_dark_pages_keep_text_readable(browser, live_server):  # noqa: F811
+    ids = seed(live_server.app)
+    problems = []
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport=DESKTOP, locale="ko-KR", color_scheme=scheme)
+        page = context.new_page()
+        login(page, live_server.url, "alice")
+        for name, (path, _, shown) in pages(ids).items():
+            if name == "login":
+                continue
+            page.goto(live_server.url + path)
+            page.locator(shown).first.wait_for()
+            assert theme_of(page) == scheme
+            found = page.evaluate(LOW_CONTRAST)
+            if found:
+                problems.append(f"{name} ({scheme}): {found}")
+        context.close()
+    assert not problems, "\n".join(problems)
 
 
 def test_code_blocks_have_a_copy_button(browser, live_server):  # noqa: F811
