@@ -4,6 +4,8 @@ Shift+Enter breaks the line, citations open in the side panel, answers regenerat
 place, uploads show a bar per file, the phone layout has a drawer, and the page works
 before (without) its script."""
 
+import base64
+import json
 import re
 import time
 
@@ -201,3 +203,50 @@ def test_stop_keeps_the_partial_answer(long_answers, page, live_server):  # noqa
     again = page.locator(".message-assistant").last
     assert "(중단됨)" in again.locator(".who").inner_text()
     assert again.locator(".content").inner_text().strip() == partial
+
+
+RECORD_UPLOADS = """() => {
+  // Remember, across the reload that follows, what the upload list showed.
+  new MutationObserver(() => {
+    const items = [...document.querySelectorAll('#upload-list .upload-item')];
+    sessionStorage.setItem('uploads', JSON.stringify(items.map((item) => ({
+      name: item.querySelector('.upload-name').textContent,
+      percent: item.querySelector('.progress').getAttribute('aria-valuenow'),
+      result: item.dataset.result || '',
+    }))));
+  }).observe(document.getElementById('upload-list'), {subtree: true, childList: true,
+    attributes: true, characterData: true});
+}"""
+
+DROP = """([zone, files]) => {
+  const transfer = new DataTransfer();
+  for (const [name, b64] of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    transfer.items.add(new File([bytes], name, {type: 'application/pdf'}));
+  }
+  const target = document.querySelector(zone);
+  target.dispatchEvent(new DragEvent('dragover', {dataTransfer: transfer, bubbles: true}));
+  target.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true}));
+}"""
+
+
+def test_drop_several_files_with_a_bar_each(page, live_server):  # noqa: F811
+    login(page, live_server.url, "alice")
+    page.goto(live_server.url + "/chat/documents/")
+    page.evaluate(RECORD_UPLOADS)
+    files = [
+        ["은행.pdf", base64.b64encode(pdf_bytes(KOREAN_PAGES)).decode()],
+        ["우주.pdf", base64.b64encode(pdf_bytes([SPACE])).decode()],
+    ]
+    with page.expect_navigation():  # both sent: the page reloads to show the indexing
+        page.evaluate(DROP, ["#drop-zone", files])
+    # aria-valuenow is only set by XHR upload progress events
+    shown = json.loads(page.evaluate("sessionStorage.getItem('uploads')"))
+    assert shown == [
+        {"name": "은행.pdf", "percent": "100", "result": "ok"},
+        {"name": "우주.pdf", "percent": "100", "result": "ok"},
+    ]
+    rows = page.locator("#documents tbody tr[data-id]")
+    assert rows.count() == 2
+    for i in range(2):
+        rows.nth(i).locator(".badge", has_text="완료").wait_for(timeout=180_000)
