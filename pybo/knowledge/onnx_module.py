@@ -123,11 +123,13 @@ def export(location, progress=None, force=False):
 
 
 def _export_fp32(location, target):
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    from pybo.knowledge.providers import IMPORT_LOCK, heavy
 
-    tokenizer = AutoTokenizer.from_pretrained(str(location))
-    model = AutoModel.from_pretrained(str(location), dtype=torch.float32)
+    torch = heavy("torch")
+    AutoModel, AutoTokenizer = heavy("transformers", "AutoModel", "AutoTokenizer")  # noqa: N806
+    with IMPORT_LOCK:  # see providers.IMPORT_LOCK: one model build at a time
+        tokenizer = AutoTokenizer.from_pretrained(str(location))
+        model = AutoModel.from_pretrained(str(location), dtype=torch.float32)
     model.eval()
     names = _transformer_inputs(tokenizer)
 
@@ -205,8 +207,10 @@ class OnnxEmbeddings:
     `tokenizer` and `max_seq_length` are public: chunking measures text in them."""
 
     def __init__(self, location, backend="onnx-int8", normalize=True, batch_size=32, threads=0):
-        import onnxruntime as ort
-        from transformers import AutoTokenizer
+        from pybo.knowledge.providers import heavy
+
+        ort = heavy("onnxruntime")
+        AutoTokenizer = heavy("transformers", "AutoTokenizer")  # noqa: N806
 
         self.location = str(location)
         self.backend = backend

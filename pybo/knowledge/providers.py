@@ -136,9 +136,9 @@ def load_llm(location, device="cpu"):
 
 def load_tokenizer(location):
     """The tokenizer alone (a served model's prompts are measured with it)."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(location))
+    auto_tokenizer = heavy("transformers", "AutoTokenizer")
+    with IMPORT_LOCK:
+        return auto_tokenizer.from_pretrained(str(location))
 
 
 def _model_type(location):
