@@ -174,3 +174,28 @@ def test_flask_models_download_writes_the_export(pristine, tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     assert "완료" in result.output
     assert onnx_module.export_path(target, "onnx-int8").is_file()
+
+
+def test_a_pdf_is_indexed_and_found_with_the_int8_embedder(exported, tiny_models, tmp_path):
+    """Upload -> ready -> search through the app, the embedder being the int8 export
+    (EMBEDDING_BACKEND=auto on CPU); chunks are measured in its tokenizer."""
+    from pybo.auth import service as auth_service
+    from pybo.knowledge.hybrid import Scope
+    from pybo.rag_chat import runtime
+    from tests.fixtures.board import PASSWORD
+    from tests.fixtures.pdfs import KOREAN_PAGES, pdf_bytes
+    from tests.fixtures.rag import document_states, login, make_rag_app, upload, wait_jobs
+
+    app = make_rag_app(tmp_path, {**tiny_models, "embedding": str(exported)})
+    with app.app_context():
+        auth_service.signup("alice", "alice@example.com", PASSWORD)
+        assert runtime.providers().embeddings().backend == "onnx-int8"
+    client = app.test_client()
+    login(client)
+    assert upload(client, pdf_bytes(KOREAN_PAGES), "은행.pdf").status_code == 302
+    wait_jobs(app)
+    (state,) = document_states(client)
+    assert state["status"] == "ready", state
+    with app.app_context():
+        hits = runtime.retriever().search("블루프린트로 기능을 나눕니다", [Scope("u1")], k=1)
+    assert (hits[0].title, hits[0].page) == ("은행.pdf", 2)

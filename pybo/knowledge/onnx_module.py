@@ -171,15 +171,24 @@ def _quantize(source, target, signed=True):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(target.name + ".tmp")
-    quantize_dynamic(
-        str(source),
-        str(tmp),
-        weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
-        op_types_to_quantize=["MatMul", "Gemm"],
-        per_channel=False,
-        reduce_range=False,
-    )
+    root = logging.getLogger()
+    root.addFilter(_skip_preprocess_advice)  # an English hint on the admin's Korean CLI
+    try:
+        quantize_dynamic(
+            str(source),
+            str(tmp),
+            weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            per_channel=False,
+            reduce_range=False,
+        )
+    finally:
+        root.removeFilter(_skip_preprocess_advice)
     _replace(tmp, target)
+
+
+def _skip_preprocess_advice(record):
+    return "pre-processing before quantization" not in record.getMessage()
 
 
 def _pooling_mode(location):
