@@ -199,3 +199,17 @@ def test_a_pdf_is_indexed_and_found_with_the_int8_embedder(exported, tiny_models
     with app.app_context():
         hits = runtime.retriever().search("블루프린트로 기능을 나눕니다", [Scope("u1")], k=1)
     assert (hits[0].title, hits[0].page) == ("은행.pdf", 2)
+
+
+def test_a_broken_int8_file_is_reported_and_a_new_export_clears_it(model_copy, tmp_path):
+    onnx_module.export(model_copy)
+    int8 = onnx_module.export_path(model_copy, "onnx-int8")
+    int8.write_bytes(b"not an onnx file")
+    chosen = providers_for(model_copy, "auto", tmp_path)
+    with pytest.raises(ModelUnavailable) as info:
+        chosen.embeddings()
+    assert "참조 번호" in info.value.reason and str(model_copy) not in info.value.reason
+    assert chosen.status()["embedding"]  # remembered: not retried on every request
+    onnx_module.export(model_copy, force=True)  # what `flask models optimize --force` does
+    assert chosen.status()["embedding"] is None
+    assert chosen.embeddings().backend == "onnx-int8"

@@ -81,10 +81,11 @@ def fingerprint(location):
     if not path.is_dir():
         return str(location)
     parts = []
-    for file in sorted(path.iterdir()):
+    # onnx/: the embedder's export (`flask models optimize` rewrites it)
+    for file in sorted(path.iterdir()) + sorted(path.glob("onnx/*.onnx")):
         if file.is_file():
             stat = file.stat()
-            parts.append(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}")
+            parts.append(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}")
     return "|".join(parts)
 
 
