@@ -219,6 +219,16 @@ def _save_partial(job, state, context):
     state["flush_at"] = time.monotonic() + FLUSH_SECONDS
 
 
+def _save_last(app, job, state):
+    """The partial answer's final write; a failure here is logged, never raised, so the
+    stream still ends with its `done` or `error` event."""
+    try:
+        with app.app_context():
+            _save_answer(job, state)
+    except Exception as exc:  # noqa: BLE001 - logged with a reference
+        report("답변을 저장하지 못했습니다", exc, log, conversation=job["conversation_id"])
+
+
 def _wait_turn(gate, cancel):
     """Block until a generation slot is free; False when the user stopped meanwhile."""
     while not gate.enter(timeout=0.5):
@@ -312,7 +322,6 @@ def stream(app, job):
         if entered:
             gate.leave()
         if state["text"] and not state["saved"]:
-            with app.app_context():
-                _save_answer(job, state)
+            _save_last(app, job, state)
     if not ended:  # every stream ends with `done` or `error`
         yield sse("error", {"message": report("답변이 끝나지 않았습니다", None, log)})
