@@ -266,7 +266,11 @@ def llm_main(args):
     llm_process, llm_url, served = None, args.llm_url, args.llm_model
     if args.serve_tiny:
         llm_process, llm_url, served = serve_tiny(workdir, models, args.server_threads)
-    extra = {"LLM_BASE_URL": llm_url, "LLM_MAX_NEW_TOKENS": str(args.max_tokens)}
+    extra = {"LLM_BASE_URL": llm_url or "", "LLM_MAX_NEW_TOKENS": str(args.max_tokens)}
+    if args.in_process:  # the baseline: every worker loads the tiny model itself
+        llm_url, served = "in-process", "tiny Gemma-3n in each worker"
+        if args.server_threads:
+            extra["OMP_NUM_THREADS"] = str(args.server_threads)
     if served:
         extra["LLM_SERVED_MODEL"] = served
     process, base = start_server(workdir, url, models, args.workers, args.threads,
@@ -278,6 +282,10 @@ def llm_main(args):
               f"{f', OMP_NUM_THREADS {args.server_threads}' if args.server_threads else ''}); "
               f"max {args.max_tokens} tokens, {args.rounds} question(s) per stream, "
               f"{os.cpu_count()} cores")  # fmt: skip
+        warm = [session_for(base, f"load{i}") for i in range(2 * args.workers)]
+        warm = [(session, csrf(session, base, "/chat/")) for session in warm]
+        results, wall = stream_round(base, warm, 1)  # every worker loads its models first
+        print(f"warm-up: {2 * args.workers} streams in {wall:.1f} s (not counted)")
         print(f"{'streams':>7s} {'ok':>9s} {'1st p50 s':>9s} {'1st p95 s':>9s} "
               f"{'tok/s each':>10s} {'tok/s all':>10s} {'wall s':>7s}  failures")  # fmt: skip
         for count in counts:
@@ -319,14 +327,17 @@ def main():
         "--serve-tiny", action="store_true", help="start transformers serve on the tiny Gemma-3n"
     )
     parser.add_argument(
-        "--server-threads", type=int, default=0, help="--serve-tiny: its OMP_NUM_THREADS"
+        "--server-threads", type=int, default=0, help="OMP_NUM_THREADS of the generating process"
+    )
+    parser.add_argument(
+        "--in-process", action="store_true", help="the same streams without a server (baseline)"
     )
     parser.add_argument("--streams", default="4,16", help="concurrent chat streams to measure")
     parser.add_argument("--rounds", type=int, default=1, help="questions per stream")
     parser.add_argument("--max-tokens", type=int, default=32, help="LLM_MAX_NEW_TOKENS")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.llm_url or args.serve_tiny:
+    if args.llm_url or args.serve_tiny or args.in_process:
         return llm_main(args)
     workdir = Path(tempfile.mkdtemp(prefix="pybo-load-"))
     url, models = prepare(workdir, args.users, args.chat, args.questions)
