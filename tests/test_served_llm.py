@@ -21,7 +21,7 @@ from pybo.knowledge.served import ServedChatModel, ServedSettings, estimate_toke
 from pybo.rag_chat import chain, runtime
 from pybo.rag_chat.generation import to_chat
 from pybo.rag_chat.models import Message
-from tests.fixtures.live import free_port
+from tests.fixtures.live import ROOT, LiveServer, free_port, process_env
 from tests.fixtures.rag import login, make_rag_app, parse_sse, upload, wait_jobs
 from tests.fixtures.tiny_models import CORPUS
 
@@ -48,6 +48,7 @@ def served(tiny_models, tmp_path_factory):
             "url": url,
             "folder": str(folder),
             "tokenizer": AutoTokenizer.from_pretrained(folder),
+            "pid": process.pid,
         }
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -308,3 +309,75 @@ def test_a_server_killed_mid_answer_gives_a_korean_error(served):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(30)
+
+
+def mapped(pid, path):
+    """Whether process `pid` has the file `path` mapped (a loaded safetensors model)."""
+    real = os.path.realpath(path)
+    with open(f"/proc/{pid}/maps") as maps:
+        return any(line.rstrip().endswith(real) for line in maps)
+
+
+def wait_listening(port, process, log_path, timeout=120):
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(log_path.read_text())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)  # polling the socket's state, with a deadline
+    pytest.fail("gunicorn did not listen")
+
+
+def test_gunicorn_workers_never_load_the_model(tmp_path, tiny_models, served):
+    """2 gunicorn workers answer 4 chats at once; neither maps the weights, the server does."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    from benchmarks.load import chat_stream
+
+    weights = os.path.join(tiny_models["llm"], "model.safetensors")
+    assert mapped(served["pid"], weights)  # the check sees a loaded model
+    app = served_app(tmp_path, tiny_models, served["url"])
+    with app.app_context():
+        from pybo.auth import service
+        from tests.fixtures.board import PASSWORD
+
+        for name in ("bob", "carol", "dave"):
+            service.signup(name, f"{name}@example.com", PASSWORD)
+    env = process_env(app.config, PYBO_CONFIG="production", SECRET_KEY="served-secret",
+                      SESSION_COOKIE_SECURE="0", LLM_BASE_URL=served["url"],
+                      LLM_SERVED_MODEL=served["folder"], LLM_MAX_NEW_TOKENS="4")  # fmt: skip
+    port, log_path = free_port(), tmp_path / "gunicorn.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4", "--timeout", "0", "pybo:create_app()"],
+        cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        live = LiveServer(f"http://127.0.0.1:{port}", app, log_path)
+        wait_listening(port, process, log_path)
+        sessions = [live.session(name) for name in ("alice", "bob", "carol", "dave")]
+
+        def chat(session):
+            return chat_stream(session, live.url, live.csrf(session, "/chat/"), "금리는?")
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(chat, sessions))
+        assert all(r["ok"] and r["tokens"] > 0 for r in results), results
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) == 2
+        assert not any(mapped(worker.pid, weights) for worker in workers)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
