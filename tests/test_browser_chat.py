@@ -250,3 +250,32 @@ def test_drop_several_files_with_a_bar_each(page, live_server):  # noqa: F811
     assert rows.count() == 2
     for i in range(2):
         rows.nth(i).locator(".badge", has_text="완료").wait_for(timeout=180_000)
+
+
+@pytest.fixture
+def broken_answers(monkeypatch):
+    """The live server (started after this fixture) fails every answer: a negative
+    token budget makes the model's generate() refuse to run."""
+    monkeypatch.setenv("LIVE_MAX_NEW_TOKENS", "-1")
+
+
+def test_failed_answer_offers_a_retry_in_place(broken_answers, page, live_server):  # noqa: F811
+    _upload_ready(live_server)
+    login(page, live_server.url, "alice")
+    page.goto(live_server.url + "/chat/")
+    page.fill("#question", QUESTION)
+    page.press("#question", "Enter")
+    notice = page.locator("#messages .retry-alert")
+    notice.wait_for()
+    assert "참조 번호" in notice.inner_text()
+    assert page.locator(".message-assistant").count() == 0  # no empty 챗봇 bubble
+    notice.locator("button:has-text('다시 시도')").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#messages .retry-alert').length === 1"
+        " && !document.getElementById('ask-button').disabled"
+    )
+    assert page.locator(".message-user").count() == 1  # the question is not repeated
+    assert page.locator(".message-assistant").count() == 0
+    page.reload()
+    assert page.locator(".message-user").count() == 1
+    assert "답변을 받지 못했습니다" in page.locator("#messages .retry-alert").inner_text()
