@@ -196,6 +196,7 @@ def test_dead_server_gives_a_korean_error_and_status(tmp_path, tiny_models, load
     login(client)
     page = client.get("/chat/").get_data(as_text=True)
     assert "언어 모델 서버에 연결할 수 없습니다" in page  # the model-status check
+    assert app.config["LLM_BASE_URL"] not in page  # no internal address for users
     conversation = int(client.post("/chat/new").headers["Location"].split("c=")[1])
     event, data = ask(client, conversation, "금리는?")[-1]
     assert event == "error"
@@ -275,6 +276,7 @@ def test_a_server_that_never_answers_times_out_in_korean(tmp_path, tiny_models, 
         app = served_app(tmp_path, tiny_models, url, LLM_REQUEST_TIMEOUT=1)
         client = app.test_client()
         login(client)
+        assert served_module.SERVER_SLOW in client.get("/chat/").get_data(as_text=True)
         conversation = int(client.post("/chat/new").headers["Location"].split("c=")[1])
         event, data = ask(client, conversation, "금리는?")[-1]
     assert event == "error"

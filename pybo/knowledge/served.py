@@ -167,7 +167,7 @@ def make_chat_model(settings, tokenizer=None, *, max_new_tokens=512, do_sample=F
 class HealthCheck:
     """Whether the server answers, cached for `ttl` seconds (pages ask on every view)."""
 
-    def __init__(self, base_url, ttl=5.0, timeout=2.0):
+    def __init__(self, base_url, ttl=5.0, timeout=1.5):
         self.base_url = base_url
         self.ttl = ttl
         self.timeout = timeout
@@ -198,8 +198,8 @@ def server_problem(base_url, timeout=2.0):
                 if client.get(url).status_code < 500:
                     return None
             except httpx.TimeoutException:
-                problem = SERVER_SLOW
+                return SERVER_SLOW  # a hung server: don't make the page wait twice
             except httpx.HTTPError as exc:
                 log.info("LLM server %s: %s unreachable: %s", base_url, url, exc)
-                problem = SERVER_DOWN if problem == SERVER_FAILED else problem
+                problem = SERVER_DOWN
     return problem

@@ -42,7 +42,8 @@ def model_status():
         "embedding": {"problem": status["embedding"], "location": config["EMBEDDING_MODEL"]},
         "llm": {
             "problem": status["llm"],
-            "location": config["LLM_BASE_URL"] or config["LLM_MODEL"],
+            # A served model: the setting's name, not the (internal) server address.
+            "location": "LLM_BASE_URL" if config["LLM_BASE_URL"] else config["LLM_MODEL"],
         },
     }
 
