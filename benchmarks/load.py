@@ -208,7 +208,7 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def serve_tiny(workdir, models, threads=0):
+def serve_tiny(workdir, models, threads=0, extra=()):
     """A `transformers serve` on the tiny Gemma-3n (text-only folder); (process, url, name).
     `threads`: its OMP_NUM_THREADS (0: torch's default, one per core)."""
     from pybo.knowledge import llm_server
@@ -216,7 +216,7 @@ def serve_tiny(workdir, models, threads=0):
     folder = llm_server.text_only_folder(models["LLM_MODEL"])
     port = free_port()
     env = {"OMP_NUM_THREADS": str(threads)} if threads else None
-    process = llm_server.start(folder, port, workdir / "llm-server.log", env=env)
+    process = llm_server.start(folder, port, workdir / "llm-server.log", env=env, extra=extra)
     url = f"http://127.0.0.1:{port}/v1"
     if not llm_server.wait_until_healthy(url, process, timeout=600):
         raise RuntimeError((workdir / "llm-server.log").read_text())
@@ -265,7 +265,9 @@ def llm_main(args):
     url, models = prepare(workdir, 0, max(counts), 10)
     llm_process, llm_url, served = None, args.llm_url, args.llm_model
     if args.serve_tiny:
-        llm_process, llm_url, served = serve_tiny(workdir, models, args.server_threads)
+        llm_process, llm_url, served = serve_tiny(
+            workdir, models, args.server_threads, args.server_args.split()
+        )
     extra = {"LLM_BASE_URL": llm_url or "", "LLM_MAX_NEW_TOKENS": str(args.max_tokens)}
     if args.in_process:  # the baseline: every worker loads the tiny model itself
         llm_url, served = "in-process", "tiny Gemma-3n in each worker"
@@ -279,7 +281,8 @@ def llm_main(args):
         print(f"chat streams through gunicorn ({args.workers} workers x {args.threads} threads, "
               f"LLM_MAX_CONCURRENT {args.generations or 'default'}) -> {llm_url} "
               f"({'tiny Gemma-3n, transformers serve' if args.serve_tiny else served}"
-              f"{f', OMP_NUM_THREADS {args.server_threads}' if args.server_threads else ''}); "
+              f"{f', OMP_NUM_THREADS {args.server_threads}' if args.server_threads else ''}"
+              f"{f' {args.server_args}' if args.server_args else ''}); "
               f"max {args.max_tokens} tokens, {args.rounds} question(s) per stream, "
               f"{os.cpu_count()} cores")  # fmt: skip
         warm = [session_for(base, f"load{i}") for i in range(2 * args.workers)]
@@ -331,6 +334,9 @@ def main():
     )
     parser.add_argument(
         "--in-process", action="store_true", help="the same streams without a server (baseline)"
+    )
+    parser.add_argument(
+        "--server-args", default="", help="extra `transformers serve` options (--serve-tiny)"
     )
     parser.add_argument("--streams", default="4,16", help="concurrent chat streams to measure")
     parser.add_argument("--rounds", type=int, default=1, help="questions per stream")

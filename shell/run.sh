@@ -31,11 +31,12 @@ if [ "${1:-}" = "--prod" ]; then
         if served="$(flask models text-export)"; then
             LLM_PORT="${LLM_PORT:-8001}"
             echo "[run] 언어 모델 서버 시작: 127.0.0.1:${LLM_PORT} (로그: instance/llm-server.log)"
-            # LLM_THREADS: the server's torch threads (OMP_NUM_THREADS; default one per core)
+            # LLM_THREADS: the server's torch threads (OMP_NUM_THREADS; default one per core);
+            # LLM_SERVER_ARGS: more options, e.g. --continuous-batching
             env ${LLM_THREADS:+OMP_NUM_THREADS="$LLM_THREADS"} \
                 transformers serve "$served" --host 127.0.0.1 --port "$LLM_PORT" \
                 --device "${LLM_DEVICE:-auto}" --dtype bfloat16 --log-level warning \
-                >>instance/llm-server.log 2>&1 &
+                ${LLM_SERVER_ARGS:-} >>instance/llm-server.log 2>&1 &
             llm_pid=$!
             export LLM_BASE_URL="http://127.0.0.1:${LLM_PORT}/v1" LLM_SERVED_MODEL="$served"
         else

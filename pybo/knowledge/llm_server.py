@@ -52,11 +52,12 @@ def text_only_folder(source, target=None):
     return target
 
 
-def serve_command(folder, port, host="127.0.0.1", device="cpu", dtype="bfloat16"):
-    """argv for `transformers serve` pinned to `folder` (requests must name it)."""
+def serve_command(folder, port, host="127.0.0.1", device="cpu", dtype="bfloat16", extra=()):
+    """argv for `transformers serve` pinned to `folder` (requests must name it); `extra`
+    e.g. `["--continuous-batching"]` (batches concurrent requests, works on CPU too)."""
     return [str(Path(sys.executable).with_name("transformers")), "serve", str(folder),
             "--host", host, "--port", str(port), "--device", device, "--dtype", dtype,
-            "--log-level", "warning"]  # fmt: skip
+            "--log-level", "warning", *extra]  # fmt: skip
 
 
 def wait_until_healthy(url, process=None, timeout=600.0, interval=0.2):
@@ -78,12 +79,12 @@ def wait_until_healthy(url, process=None, timeout=600.0, interval=0.2):
     return False
 
 
-def start(folder, port, log_path, device="cpu", env=None):
+def start(folder, port, log_path, device="cpu", env=None, extra=()):
     """Start `transformers serve` on `folder` in its own process group; returns Popen."""
     environment = {**os.environ, **(env or {})}
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
     return subprocess.Popen(
-        serve_command(folder, port, device=device),
+        serve_command(folder, port, device=device, extra=extra),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=environment,
