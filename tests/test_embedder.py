@@ -213,3 +213,12 @@ def test_a_broken_int8_file_is_reported_and_a_new_export_clears_it(model_copy, t
     onnx_module.export(model_copy, force=True)  # what `flask models optimize --force` does
     assert chosen.status()["embedding"] is None
     assert chosen.embeddings().backend == "onnx-int8"
+
+
+def test_rag_status_names_the_embedding_engine(model_copy, tmp_path):
+    app = app_with_embedder(tmp_path, model_copy)
+    before = app.test_cli_runner().invoke(args=["rag", "status"])
+    assert before.exit_code == 0 and "flask models optimize" in before.output
+    onnx_module.export(model_copy)
+    after = app.test_cli_runner().invoke(args=["rag", "status"])
+    assert "임베딩 엔진: auto (CPU에서 int8 ONNX" in after.output

@@ -82,5 +82,19 @@ def status():
         state = "준비됨" if problem is None else f"없음 ({problem})"
         where = config[key] if key == "LLM_BASE_URL" else Path(config[key]).name
         click.echo(f"  {label}: {state}  [{where}]")
+    click.echo(f"  임베딩 엔진: {_embedding_engine(config)}")
     ocr = runtime.ocr().problem()
     click.echo(f"OCR: {'사용 가능' if ocr is None else '사용 불가 (' + ocr + ')'}")
+
+
+def _embedding_engine(config):
+    """EMBEDDING_BACKEND and whether the int8 export is there (no model is loaded)."""
+    from pybo.knowledge.onnx_module import has_export
+
+    backend = config["EMBEDDING_BACKEND"]
+    exported = has_export(config["EMBEDDING_MODEL"], "onnx-int8")
+    if backend == "auto":
+        if exported:
+            return "auto (CPU에서 int8 ONNX, GPU에서 torch)"
+        return "auto (torch; `flask models optimize` 로 더 빠른 int8 ONNX를 만드세요)"
+    return backend
