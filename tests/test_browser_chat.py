@@ -279,3 +279,32 @@ def test_failed_answer_offers_a_retry_in_place(broken_answers, page, live_server
     page.reload()
     assert page.locator(".message-user").count() == 1
     assert "답변을 받지 못했습니다" in page.locator("#messages .retry-alert").inner_text()
+
+
+def test_stop_without_the_stop_request_closes_the_stream(long_answers, page, live_server):  # noqa: F811
+    """When the stop request cannot reach the process generating (another worker, a
+    network error), closing the stream stops the answer; the page keeps the text."""
+    _upload_ready(live_server)
+    login(page, live_server.url, "alice")
+    page.goto(live_server.url + "/chat/")
+    page.route("**/stop", lambda route: route.abort())
+    page.fill("#question", QUESTION)
+    page.press("#question", "Enter")
+    answer = page.locator(".message-assistant").last
+    answer.locator(".content").filter(has_text=re.compile(".")).wait_for()
+    page.click("#stop-button")
+    answer.locator(".who", has_text="(중단됨)").wait_for()
+    assert answer.locator(".content").inner_text().strip()
+    assert page.locator(".retry-alert").count() == 0
+    answer.locator("button:has-text('다시 생성')").wait_for()
+    # The server notices the closed stream at its next write ("작성 중" until then)
+    # and keeps the partial answer as 중단됨.
+    deadline = time.time() + 60
+    while True:
+        page.reload()
+        again = page.locator(".message-assistant").last
+        if "(작성 중)" not in again.locator(".who").inner_text() or time.time() > deadline:
+            break
+        page.wait_for_timeout(500)
+    assert "(중단됨)" in again.locator(".who").inner_text()
+    assert again.locator(".content").inner_text().strip()

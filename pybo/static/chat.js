@@ -272,7 +272,18 @@
       if (!finished) failed(box, text, "연결이 끊어졌습니다. 다시 시도해 주세요.");
     } catch (error) {
       if (!finished) {
-        failed(box, text, error.name === "AbortError" ? "답변을 중지했습니다." : error.message);
+        if (error.name === "AbortError" && text) {
+          // Stopped by closing the connection (the stop request reached another server
+          // process): the server keeps what was said as 중단됨, and so does the page.
+          box.querySelector(".who").textContent = "챗봇 (중단됨)";
+          box.querySelector(".content").classList.remove("streaming");
+          const bar = document.createElement("div");
+          bar.className = "message-actions d-flex flex-wrap gap-1 align-items-center";
+          bar.append(cloneTemplate(".regenerate-form", "regenerate"));
+          box.append(bar);
+        } else {
+          failed(box, text, error.name === "AbortError" ? "답변을 중지했습니다." : error.message);
+        }
       }
     } finally {
       controller = null;
