@@ -383,3 +383,33 @@ def test_gunicorn_workers_never_load_the_model(tmp_path, tiny_models, served):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_board_ai_answer_is_written_by_the_server(tmp_path, tiny_models, served, loads):
+    """The board's assistant (a background job) drafts through the served LLM too."""
+    import io
+
+    from pybo.auth import service
+    from pybo.models import Answer
+    from tests.fixtures.board import PASSWORD
+    from tests.fixtures.pdfs import pdf_bytes
+    from tests.test_assistant import LIBRARY, _ask_question
+
+    app = served_app(tmp_path, tiny_models, served["url"], LLM_SERVED_MODEL=served["folder"])
+    with app.app_context():
+        service.signup("root", "root@example.com", PASSWORD, is_admin=True)
+    root, alice = app.test_client(), app.test_client()
+    login(root, "root")
+    login(alice, "alice")
+    library = {"file": (io.BytesIO(pdf_bytes([LIBRARY])), "도서관.pdf"), "shared": "1"}
+    root.post("/chat/documents/upload", content_type="multipart/form-data", data=library)
+    wait_jobs(app)
+    question_id = _ask_question(alice, "도서관 운영 시간", "도서관은 평일 몇 시에 여나요?", ai=True)
+    wait_jobs(app)
+    with app.app_context():
+        answer = db.session.scalar(db.select(Answer).where(Answer.question_id == question_id))
+        assert answer is not None and answer.user.is_bot and answer.content.strip()
+        assert answer.sources and answer.sources[0]["title"] == "도서관.pdf"
+        db.session.remove()
+        db.engine.dispose()
+    assert loads == []
