@@ -2,6 +2,7 @@
 layout (save_pretrained + sentence-transformers' modules.json and pooling config)."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,3 +223,25 @@ def test_rag_status_names_the_embedding_engine(model_copy, tmp_path):
     onnx_module.export(model_copy)
     after = app.test_cli_runner().invoke(args=["rag", "status"])
     assert "임베딩 엔진: auto (CPU에서 int8 ONNX" in after.output
+
+
+def test_a_failed_export_after_download_leaves_the_download_usable(pristine, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from pybo.rag_chat import models_cli
+
+    target = tmp_path / "models" / "ko-sroberta"
+
+    def snapshot_download(repo_id, local_dir, token=None):  # a file where onnx/ must go
+        shutil.copytree(pristine, local_dir)
+        (Path(local_dir) / "onnx").write_text("in the way")
+        return local_dir
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.setattr(models_cli, "hub_reachable", lambda timeout=3.0: True)
+    app = app_with_embedder(tmp_path, target)
+    result = app.test_cli_runner().invoke(args=["models", "download", "--only", "embedding"])
+    assert result.exit_code == 0, result.output
+    assert "ONNX 변환에 실패했습니다 (참조 번호" in result.output
+    assert "torch로 동작합니다" in result.output and "Traceback" not in result.output
+    assert (target / "onnx").is_file()

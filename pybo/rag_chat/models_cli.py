@@ -108,7 +108,10 @@ def download(only, force, soft):
             ) from exc
         runtime.providers().forget(kind)
         if kind == "embedding":
-            write_onnx_export(target)
+            try:
+                write_onnx_export(target)
+            except click.ClickException as exc:  # the model itself is fine: torch serves it
+                click.echo(f"{exc.message} 임베딩은 torch로 동작합니다 (`flask models optimize`).")
 
 
 @models_cli.command(
