@@ -7,7 +7,15 @@ loaded here, only on first use.
 import logging
 import os
 
-from flask import Flask
+# torch's CPU kernels run on an OpenMP pool whose threads spin at every barrier by default.
+# On a small machine where the LLM, an ingestion job or other requests already hold the
+# cores, one short query embedding then waits for time slices at each barrier: measured
+# (benchmarks/contention.py) 460 ms instead of 3.5 ms with PASSIVE. Set before torch loads;
+# an explicit OMP_WAIT_POLICY wins, PYBO_OMP_WAIT_POLICY=default leaves OpenMP's own.
+if os.environ.get("PYBO_OMP_WAIT_POLICY", "PASSIVE") != "default":
+    os.environ.setdefault("OMP_WAIT_POLICY", os.environ.get("PYBO_OMP_WAIT_POLICY", "PASSIVE"))
+
+from flask import Flask  # noqa: E402
 
 from config import CONFIGS, Config, ProductionConfig
 
