@@ -5,6 +5,9 @@
 #                         `transformers serve` for the LLM on LLM_PORT (8001; LLM_SERVER=off: none)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+# torch threads sleep instead of spinning while they wait: on a busy small machine spinning
+# made one query embedding 460 ms instead of 3.5 ms (pybo/__init__.py, benchmarks/contention.py).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 PORT="${PORT:-5000}"
 mkdir -p instance
