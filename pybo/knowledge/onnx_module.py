@@ -237,6 +237,10 @@ class OnnxEmbeddings:
         self.batch_size = batch_size
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Threads wait without spinning, as torch's do (OMP_WAIT_POLICY, pybo/__init__.py):
+        # spinning pool threads starve each other and the LLM on a busy small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
