@@ -57,6 +57,33 @@ def test_broken_model_folder_is_reported_not_raised(tmp_path):
     assert str(broken) not in caught.value.reason and "flask models download" in caught.value.reason
 
 
+@pytest.mark.parametrize(
+    "error, remembered",
+    [
+        (RuntimeError("cannot schedule new futures after interpreter shutdown"), False),
+        (MemoryError(), False),
+        (OSError("Error while deserializing header: invalid header"), True),
+    ],
+)
+def test_only_failures_of_the_files_are_remembered(tiny_models, tmp_path, error, remembered):
+    """A server stopped while a model loaded once wrote the failure to disk, and every later
+    process refused a good model. Only the files' own failures are remembered."""
+    settings = providers.ModelSettings(
+        embedding=tiny_models["embedding"], llm="", vector_dir=str(tmp_path / "vs"),
+        failure_file=str(tmp_path / "failures.json"),
+    )  # fmt: skip
+
+    def failing(location, device):
+        raise error
+
+    with pytest.raises(ModelUnavailable):
+        Providers(settings)._load("embedding", tiny_models["embedding"], failing)
+    later = Providers(settings)  # another process reading the same file
+    assert (later.failures.recall(tiny_models["embedding"]) is not None) is remembered
+    if not remembered:
+        assert later.embeddings().embed_query("은행") is not None
+
+
 def test_cli_ingest_ask_status(rag_app, tmp_path):
     runner = rag_app.test_cli_runner()
     path = tmp_path / "계약.pdf"

@@ -8,6 +8,7 @@ commands share one copy per process. Nothing here runs at import time.
 import importlib
 import json
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,15 @@ def heavy(module, *names):
                 found = tuple(getattr(loaded, name) for name in names)
                 _resolved[key] = loaded if not names else found[0] if len(found) == 1 else found
     return _resolved[key]
+
+
+def process_trouble(exc):
+    """A load that failed because of this process (it is shutting down, out of memory),
+    not because of the model's files. Such a failure must not be remembered: a server
+    stopped mid-load once marked a good model broken for every later process."""
+    if sys.is_finalizing() or isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc)
 
 
 class ModelUnavailable(RuntimeError):
@@ -312,6 +322,9 @@ class Providers:
         try:
             return loader(location, self.device)
         except Exception as exc:  # a broken download must not take the site down
+            if process_trouble(exc):  # the process, not the files: nothing to remember
+                reason = report("모델을 불러오는 중 서버가 멈췄습니다", exc, log, kind=kind)
+                raise ModelUnavailable(kind, location, reason, hint="다시 시도하세요") from exc
             reason = report("모델 파일을 불러오지 못했습니다", exc, log, kind=kind, at=location)
             self.failures.remember(location, reason)  # not retried until the files change
             raise ModelUnavailable(kind, location, reason, hint="flask models retry") from exc
